@@ -1,0 +1,4 @@
+namespace Chirp.Federation;
+
+/// <summary>Placeholder until the federation engine lands.</summary>
+public static class Supergraph;

@@ -1,0 +1,331 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Chirp.Contracts;
+using GraphQLParser;
+using GraphQLParser.AST;
+using GraphQLParser.Exceptions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Net.Http.Headers;
+
+namespace Chirp.GraphQL.AspNetCore;
+
+/// <summary>Limits of the GraphQL HTTP transport.</summary>
+public sealed class GraphQLHttpOptions
+{
+    /// <summary>Largest request body accepted, in bytes; larger bodies get 413.</summary>
+    public long MaxRequestBytes { get; set; } = 256 * 1024;
+}
+
+/// <summary>
+/// GraphQL over HTTP, following the GraphQL-over-HTTP draft (commit e1e46e7): <c>POST</c> with
+/// <c>application/json</c> and <c>GET</c> with query parameters. Status codes: 200 data without errors, 294
+/// data with errors, 400 unparsable JSON or document, 405 (+ <c>Allow</c>) mutations over GET, 406 no acceptable
+/// media type, 413 body too large, 415 unsupported content type, 422 malformed request, validation or variable
+/// coercion failure.
+/// </summary>
+public static class GraphQLHttpEndpoint
+{
+    /// <summary>The GraphQL response media type (GraphQL-over-HTTP section "Media Types").</summary>
+    public const string GraphQLResponseMediaType = "application/graphql-response+json";
+
+    /// <summary>Status code for a response that carries data and errors ("partial success").</summary>
+    public const int StatusPartialSuccess = 294;
+
+    /// <summary>Maps GET and POST of <paramref name="pattern"/> to the registered <see cref="IGraphQLExecutor"/>.</summary>
+    public static IEndpointConventionBuilder MapGraphQLHttp(this IEndpointRouteBuilder endpoints, string pattern = "/graphql") =>
+        endpoints.MapMethods(pattern, [HttpMethods.Get, HttpMethods.Post], HandleAsync);
+
+    /// <summary>Handles one GraphQL-over-HTTP request.</summary>
+    public static async Task HandleAsync(HttpContext context)
+    {
+        var options = context.RequestServices.GetService<Microsoft.Extensions.Options.IOptions<GraphQLHttpOptions>>()?.Value ?? new GraphQLHttpOptions();
+        var mediaType = NegotiateMediaType(context.Request);
+        if (mediaType is null)
+        {
+            await WriteProblemAsync(context, StatusCodes.Status406NotAcceptable, $"Accept must allow {GraphQLResponseMediaType} or application/json.");
+            return;
+        }
+
+        var isGet = HttpMethods.IsGet(context.Request.Method);
+        var (request, status, message) = isGet ? ReadGet(context.Request) : await ReadPostAsync(context.Request, options.MaxRequestBytes, context.RequestAborted);
+        if (request is null)
+        {
+            if (status == StatusCodes.Status415UnsupportedMediaType || status == StatusCodes.Status413PayloadTooLarge)
+            {
+                await WriteProblemAsync(context, status, message!);
+            }
+            else
+            {
+                await WriteResultAsync(context, mediaType, status, GraphQLResult.RequestError(GraphQLRequestFailure.None, message!, ErrorCodes.BadUserInput));
+            }
+
+            return;
+        }
+
+        GraphQLDocument document;
+        try
+        {
+            document = Parser.Parse(request.Query, new ParserOptions { Ignore = IgnoreOptions.Comments, MaxDepth = 64 });
+        }
+        catch (GraphQLParserException e)
+        {
+            await WriteResultAsync(context, mediaType, StatusCodes.Status400BadRequest,
+                GraphQLResult.RequestError(GraphQLRequestFailure.None, "The document does not parse: " + e.Description, "GRAPHQL_PARSE_FAILED"));
+            return;
+        }
+
+        var operation = GraphQLDocuments.SelectOperation(document, request.OperationName);
+        if (isGet && operation is not null && operation.Operation != OperationType.Query)
+        {
+            context.Response.Headers.Allow = "POST";
+            await WriteResultAsync(context, mediaType, StatusCodes.Status405MethodNotAllowed,
+                GraphQLResult.RequestError(GraphQLRequestFailure.None, $"A {operation.Operation.ToString().ToLowerInvariant()} cannot be sent with GET; use POST.", ErrorCodes.BadUserInput));
+            return;
+        }
+
+        var executor = context.RequestServices.GetRequiredService<IGraphQLExecutor>();
+        var result = await executor.ExecuteAsync(
+            new GraphQLExecutionRequest { Request = request, Document = document, User = context.User, HttpContext = context },
+            context.RequestAborted);
+
+        if (result.Stream is not null)
+        {
+            await WriteResultAsync(context, mediaType, StatusCodes.Status405MethodNotAllowed,
+                GraphQLResult.RequestError(GraphQLRequestFailure.None, "Subscriptions need a WebSocket (graphql-transport-ws) or Accept: text/event-stream.", ErrorCodes.BadUserInput));
+            return;
+        }
+
+        await WriteResultAsync(context, mediaType, StatusFor(result), result);
+    }
+
+    /// <summary>The HTTP status for a result (GraphQL-over-HTTP draft, section "application/graphql-response+json").</summary>
+    public static int StatusFor(GraphQLResult result) => result switch
+    {
+        { Failure: not GraphQLRequestFailure.None } => StatusCodes.Status422UnprocessableEntity,
+        { HasData: false } => StatusCodes.Status422UnprocessableEntity,
+        { HasErrors: true } => StatusPartialSuccess,
+        _ => StatusCodes.Status200OK,
+    };
+
+    /// <summary>Writes a GraphQL response body with the given status and media type.</summary>
+    public static async Task WriteResultAsync(HttpContext context, string mediaType, int status, GraphQLResult result)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = mediaType + "; charset=utf-8";
+        await using var writer = new Utf8JsonWriter(context.Response.Body);
+        result.ToJson().WriteTo(writer);
+        await writer.FlushAsync(context.RequestAborted);
+    }
+
+    private static Task WriteProblemAsync(HttpContext context, int status, string detail) =>
+        Results.Problem(statusCode: status, detail: detail).ExecuteAsync(context);
+
+    /// <summary>
+    /// Picks the response media type from <c>Accept</c>: <c>application/graphql-response+json</c> when allowed
+    /// (also by a wildcard or a missing header), else <c>application/json</c>, else null (406).
+    /// </summary>
+    public static string? NegotiateMediaType(HttpRequest request)
+    {
+        var accept = request.GetTypedHeaders().Accept;
+        if (accept.Count == 0)
+        {
+            return GraphQLResponseMediaType;
+        }
+
+        string? best = null;
+        double bestQuality = 0;
+        foreach (var value in accept.OrderByDescending(a => a.Quality ?? 1))
+        {
+            var q = value.Quality ?? 1;
+            if (q <= 0)
+            {
+                continue;
+            }
+
+            var type = value.MediaType.Value;
+            string? candidate = type switch
+            {
+                GraphQLResponseMediaType or "*/*" or "application/*" => GraphQLResponseMediaType,
+                "application/json" => "application/json",
+                _ => null,
+            };
+            if (candidate is not null && (best is null || q > bestQuality))
+            {
+                best = candidate;
+                bestQuality = q;
+            }
+        }
+
+        return best;
+    }
+
+    private static (GraphQLRequest? Request, int Status, string? Message) ReadGet(HttpRequest http)
+    {
+        var q = http.Query;
+        if (q["query"].Count != 1 || string.IsNullOrEmpty(q["query"][0]))
+        {
+            return (null, StatusCodes.Status400BadRequest, "The query parameter 'query' is required.");
+        }
+
+        var variables = ParseObjectParameter(q["variables"].FirstOrDefault(), "variables", out var error);
+        if (error is not null)
+        {
+            return (null, StatusCodes.Status422UnprocessableEntity, error);
+        }
+
+        var extensions = ParseObjectParameter(q["extensions"].FirstOrDefault(), "extensions", out error);
+        if (error is not null)
+        {
+            return (null, StatusCodes.Status422UnprocessableEntity, error);
+        }
+
+        var operationName = q["operationName"].FirstOrDefault();
+        return (new GraphQLRequest(q["query"][0]!, string.IsNullOrEmpty(operationName) ? null : operationName, variables, extensions), 0, null);
+    }
+
+    private static JsonObject? ParseObjectParameter(string? text, string name, out string? error)
+    {
+        error = null;
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        try
+        {
+            var node = JsonNode.Parse(text);
+            if (node is null)
+            {
+                return null;
+            }
+
+            if (node is JsonObject o)
+            {
+                return o;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        error = $"'{name}' must be a JSON object.";
+        return null;
+    }
+
+    private static async Task<(GraphQLRequest? Request, int Status, string? Message)> ReadPostAsync(HttpRequest http, long maxBytes, CancellationToken ct)
+    {
+        if (!MediaTypeHeaderValue.TryParse(http.ContentType, out var contentType) ||
+            !string.Equals(contentType.MediaType.Value, "application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            return (null, StatusCodes.Status415UnsupportedMediaType, "Content-Type must be application/json.");
+        }
+
+        if (http.ContentLength > maxBytes)
+        {
+            return (null, StatusCodes.Status413PayloadTooLarge, $"The request body is larger than {maxBytes} bytes.");
+        }
+
+        JsonNode? body;
+        try
+        {
+            using var buffer = new MemoryStream();
+            var chunk = new byte[16 * 1024];
+            int read;
+            while ((read = await http.Body.ReadAsync(chunk, ct)) > 0)
+            {
+                if (buffer.Length + read > maxBytes)
+                {
+                    return (null, StatusCodes.Status413PayloadTooLarge, $"The request body is larger than {maxBytes} bytes.");
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            body = JsonNode.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length).Span);
+        }
+        catch (JsonException)
+        {
+            return (null, StatusCodes.Status400BadRequest, "The request body is not valid JSON.");
+        }
+
+        return ReadRequestObject(body);
+    }
+
+    /// <summary>
+    /// Reads <c>{query, operationName?, variables?, extensions?}</c> from a JSON value; anything else is a
+    /// malformed request (422) with a message naming the bad member.
+    /// </summary>
+    public static (GraphQLRequest? Request, int Status, string? Message) ReadRequestObject(JsonNode? body)
+    {
+        if (body is not JsonObject o)
+        {
+            return (null, StatusCodes.Status422UnprocessableEntity, "The request body must be a JSON object.");
+        }
+
+        if (o["query"] is not JsonValue qv || !qv.TryGetValue<string>(out var query) || query.Length == 0)
+        {
+            return (null, StatusCodes.Status422UnprocessableEntity, "'query' must be a non-empty string.");
+        }
+
+        string? operationName = null;
+        if (o["operationName"] is { } on && (on is not JsonValue onv || !onv.TryGetValue(out operationName)))
+        {
+            return (null, StatusCodes.Status422UnprocessableEntity, "'operationName' must be a string or null.");
+        }
+
+        if (o["variables"] is { } v && v is not JsonObject)
+        {
+            return (null, StatusCodes.Status422UnprocessableEntity, "'variables' must be a JSON object or null.");
+        }
+
+        if (o["extensions"] is { } e && e is not JsonObject)
+        {
+            return (null, StatusCodes.Status422UnprocessableEntity, "'extensions' must be a JSON object or null.");
+        }
+
+        var variables = (JsonObject?)o["variables"];
+        var extensions = (JsonObject?)o["extensions"];
+        o.Remove("variables");
+        o.Remove("extensions");
+        return (new GraphQLRequest(query, string.IsNullOrEmpty(operationName) ? null : operationName, variables, extensions), 0, null);
+    }
+}
+
+/// <summary>Helpers over parsed GraphQL documents.</summary>
+public static class GraphQLDocuments
+{
+    /// <summary>
+    /// The operation to run (GraphQL spec section 6.1 GetOperation): the one named <paramref name="operationName"/>,
+    /// or the only one when no name is given; null when there is no such single operation.
+    /// </summary>
+    public static GraphQLOperationDefinition? SelectOperation(GraphQLDocument document, string? operationName)
+    {
+        GraphQLOperationDefinition? found = null;
+        foreach (var definition in document.Definitions)
+        {
+            if (definition is not GraphQLOperationDefinition op)
+            {
+                continue;
+            }
+
+            if (operationName is null)
+            {
+                if (found is not null)
+                {
+                    return null;
+                }
+
+                found = op;
+            }
+            else if (op.Name is not null && op.Name.StringValue == operationName)
+            {
+                return op;
+            }
+        }
+
+        return found;
+    }
+}

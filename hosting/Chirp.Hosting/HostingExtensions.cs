@@ -1,0 +1,103 @@
+using Chirp.Contracts;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Chirp.Hosting;
+
+/// <summary>What every Chirp service wires the same way.</summary>
+public static class HostingExtensions
+{
+    /// <summary>Tag of health checks that gate readiness (<c>/health/ready</c>).</summary>
+    public const string ReadyTag = "ready";
+
+    /// <summary>
+    /// Problem details (RFC 9457) for every error response, health checks, OpenTelemetry tracing (OTLP export
+    /// only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set) and a <see cref="TimeProvider"/>.
+    /// </summary>
+    public static IHostApplicationBuilder AddChirpServiceDefaults(this IHostApplicationBuilder builder, string serviceName)
+    {
+        builder.Services.AddProblemDetails();
+        builder.Services.AddHealthChecks();
+        builder.Services.AddSingleton(TimeProvider.System);
+
+        var tracing = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(serviceName))
+            .WithTracing(t =>
+            {
+                t.AddSource(serviceName).AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal))
+                    .AddHttpClientInstrumentation();
+                if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+                {
+                    t.AddOtlpExporter();
+                }
+            });
+        _ = tracing;
+        return builder;
+    }
+
+    /// <summary>
+    /// Reads the gateway's <see cref="ChirpHeaders.Identity"/> assertion into <c>HttpContext.User</c>; an
+    /// assertion that does not verify is answered with 401 before any endpoint runs (DESIGN.md section 2).
+    /// Fails fast at start when <see cref="IdentityAssertionOptions"/> has no keys.
+    /// </summary>
+    public static IHostApplicationBuilder AddChirpIdentityAssertions(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<IdentityAssertionOptions>()
+            .BindConfiguration(IdentityAssertionOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(o => o.Keys.Count > 0, "IdentityAssertion:Keys must hold at least one key.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IdentityAssertionCodec>();
+        builder.Services.AddAuthentication(ChirpClaims.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, IdentityAssertionHandler>(ChirpClaims.Scheme, null);
+        builder.Services.AddAuthorization();
+        return builder;
+    }
+
+    /// <summary>
+    /// Runs authentication and refuses, with a 401 problem, any request whose identity assertion is present
+    /// but does not verify. Call after routing.
+    /// </summary>
+    public static IApplicationBuilder UseChirpIdentityAssertions(this IApplicationBuilder app)
+    {
+        app.UseAuthentication();
+        app.Use(async (context, next) =>
+        {
+            if (context.Request.Headers.ContainsKey(ChirpHeaders.Identity) && context.User.Identity?.IsAuthenticated != true)
+            {
+                await Results.Problem(
+                    statusCode: StatusCodes.Status401Unauthorized,
+                    title: "Unauthorized",
+                    detail: "The identity assertion does not verify.").ExecuteAsync(context);
+                return;
+            }
+
+            await next(context);
+        });
+        app.UseAuthorization();
+        return app;
+    }
+
+    /// <summary>
+    /// <c>/health/live</c> (the process answers) and <c>/health/ready</c> (every check tagged
+    /// <see cref="ReadyTag"/> passes).
+    /// </summary>
+    public static IEndpointRouteBuilder MapChirpHealth(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) });
+        return endpoints;
+    }
+
+    /// <summary>Adds a readiness check from a delegate.</summary>
+    public static IHealthChecksBuilder AddReadinessCheck(this IServiceCollection services, string name, Func<CancellationToken, Task<bool>> check) =>
+        services.AddHealthChecks().AddAsyncCheck(name, async ct => await check(ct) ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy(), [ReadyTag]);
+}
