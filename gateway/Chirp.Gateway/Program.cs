@@ -1,3 +1,10 @@
+using Chirp.Gateway;
+using Chirp.Hosting;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddGateway();
+
 var app = builder.Build();
-await app.RunAsync();
+app.MapGateway();
+
+return await app.RunWithCommandsAsync(args, GatewayService.Commands);

@@ -1,0 +1,66 @@
+using Chirp.Contracts;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
+
+namespace Chirp.Gateway.Auth;
+
+/// <summary>Access-token checks at the edge (RFC 6750, RFC 8725).</summary>
+public static class BearerAuthentication
+{
+    /// <summary>Registers the JWT bearer scheme with the token service's own validation rules.</summary>
+    public static IServiceCollection AddChirpBearerTokens(this IServiceCollection services)
+    {
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddSingleton<IConfigureOptions<JwtBearerOptions>, ConfigureJwtBearer>();
+        services.AddAuthorization();
+        return services;
+    }
+
+    /// <summary>
+    /// Drops any client-sent <see cref="ChirpHeaders.Identity"/> header, then: no bearer token means anonymous; a
+    /// bearer token that does not validate gets 401 with <c>WWW-Authenticate: Bearer error="invalid_token"</c>
+    /// before anything runs (RFC 6750 section 3.1).
+    /// </summary>
+    public static IApplicationBuilder UseChirpBearerTokens(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        context.Request.Headers.Remove(ChirpHeaders.Identity);
+        var authorization = context.Request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            var result = await context.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
+            if (!result.Succeeded || TokenIssuer.SubjectOf(result.Principal) is null)
+            {
+                await WriteInvalidTokenAsync(context);
+                return;
+            }
+
+            context.User = result.Principal;
+        }
+
+        await next(context);
+    });
+
+    /// <summary>Writes the 401 answer for a token that does not validate, as a problem details body.</summary>
+    public static Task WriteInvalidTokenAsync(HttpContext context)
+    {
+        context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
+        return Results.Problem(
+            statusCode: StatusCodes.Status401Unauthorized,
+            title: "Unauthorized",
+            detail: "The access token is invalid, expired or revoked.",
+            extensions: new Dictionary<string, object?> { ["code"] = ErrorCodes.Unauthenticated }).ExecuteAsync(context);
+    }
+
+    private sealed class ConfigureJwtBearer(TokenIssuer issuer) : IConfigureNamedOptions<JwtBearerOptions>
+    {
+        public void Configure(string? name, JwtBearerOptions options)
+        {
+            options.MapInboundClaims = false;
+            options.IncludeErrorDetails = false;
+            options.TokenValidationParameters = issuer.ValidationParameters();
+        }
+
+        public void Configure(JwtBearerOptions options) => Configure(Options.DefaultName, options);
+    }
+}

@@ -1,0 +1,93 @@
+using System.Net.Http.Headers;
+using System.Security.Claims;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Chirp.Contracts;
+using Chirp.Federation;
+using Chirp.Gateway.Auth;
+using Chirp.GraphQL.AspNetCore;
+using Chirp.Hosting;
+
+namespace Chirp.Gateway;
+
+/// <summary>The gateway's <see cref="IGraphQLExecutor"/>: the federation engine, fetching from subgraphs over HTTP.</summary>
+public sealed class FederationExecutor(FederatedExecutor engine, IHttpClientFactory httpClients, SubgraphUrls urls, IdentityAssertionCodec codec) : IGraphQLExecutor
+{
+    /// <summary>Name of the <see cref="HttpClient"/> used for subgraph fetches; tests add handlers to it to see every fetch.</summary>
+    public const string SubgraphHttpClient = "subgraphs";
+
+    /// <inheritdoc />
+    public async ValueTask<GraphQLResult> ExecuteAsync(GraphQLExecutionRequest request, CancellationToken cancellationToken)
+    {
+        var user = request.User;
+        var authenticated = user.Identity?.IsAuthenticated == true;
+        var scopes = (user.FindFirstValue("scope") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+        var transport = new HttpSubgraphTransport(httpClients.CreateClient(SubgraphHttpClient), urls, AssertionFor(user));
+        var result = await engine.ExecuteAsync(
+            new FederatedRequest(request.Document, request.Request.Query, request.Request.OperationName, request.Request.Variables,
+                new CallerContext(authenticated, scopes)),
+            transport,
+            cancellationToken);
+        return new GraphQLResult
+        {
+            HasData = result.HasData,
+            Data = result.Data,
+            Errors = result.Errors,
+            Failure = result.Failure switch
+            {
+                FederatedFailure.ValidationFailed => GraphQLRequestFailure.ValidationFailed,
+                FederatedFailure.VariablesInvalid => GraphQLRequestFailure.VariablesInvalid,
+                FederatedFailure.OperationNotFound => GraphQLRequestFailure.OperationNotFound,
+                _ => GraphQLRequestFailure.None,
+            },
+        };
+    }
+
+    /// <summary>The identity assertion for a validated caller, or null for an anonymous one.</summary>
+    private string? AssertionFor(ClaimsPrincipal user) =>
+        TokenIssuer.SubjectOf(user) is { } s ? codec.Sign(s.UserId, s.Handle, s.DisplayName, s.Scope) : null;
+
+    /// <summary>Posts subgraph fetches as GraphQL over HTTP, tagged with the caller's identity assertion.</summary>
+    private sealed class HttpSubgraphTransport(HttpClient http, SubgraphUrls urls, string? assertion) : ISubgraphTransport
+    {
+        public async Task<JsonObject> ExecuteAsync(string subgraphName, SubgraphRequest request, CancellationToken cancellationToken)
+        {
+            var body = new JsonObject { ["query"] = request.Query };
+            if (request.OperationName is not null)
+            {
+                body["operationName"] = request.OperationName;
+            }
+
+            if (request.Variables is { Count: > 0 })
+            {
+                body["variables"] = request.Variables.DeepClone();
+            }
+
+            using var message = new HttpRequestMessage(HttpMethod.Post, urls.Get(subgraphName)) { Content = JsonContent.Create(body) };
+            message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(GraphQLHttpEndpoint.GraphQLResponseMediaType));
+            message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json", 0.9));
+            if (assertion is not null)
+            {
+                message.Headers.Add(ChirpHeaders.Identity, assertion);
+            }
+
+            try
+            {
+                using var response = await http.SendAsync(message, cancellationToken);
+                var media = response.Content.Headers.ContentType?.MediaType;
+                if (media is not (GraphQLHttpEndpoint.GraphQLResponseMediaType or "application/json"))
+                {
+                    throw new SubgraphUnavailableException(subgraphName, $"answered {(int)response.StatusCode} without a GraphQL response");
+                }
+
+                await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+                return await JsonNode.ParseAsync(stream, cancellationToken: cancellationToken) as JsonObject
+                    ?? throw new SubgraphUnavailableException(subgraphName, "answered a body that is not a JSON object");
+            }
+            catch (Exception e) when (e is HttpRequestException or JsonException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                throw new SubgraphUnavailableException(subgraphName, "cannot be reached", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using Chirp.Federation;
+using Chirp.Gateway.Auth;
+using Chirp.Gateway.Ide;
+using Chirp.Gateway.Rest;
+using Chirp.GraphQL.AspNetCore;
+using Chirp.Hosting;
+using StackExchange.Redis;
+
+namespace Chirp.Gateway;
+
+/// <summary>
+/// The gateway: token service, identity-tagging reverse proxy and federation gateway in one deployable.
+/// </summary>
+public static class GatewayService
+{
+    /// <summary>Subcommands of the gateway binary (it owns no database, so there is nothing to migrate).</summary>
+    public static IReadOnlyDictionary<string, ServiceCommand> Commands { get; } = new Dictionary<string, ServiceCommand>
+    {
+        ["migrate"] = (_, _, _) => Task.FromResult(0),
+    };
+
+    /// <summary>Registers everything the gateway needs; fails at start when keys, supergraph or required settings are missing.</summary>
+    public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
+    {
+        builder.AddChirpServiceDefaults("chirp-gateway");
+        builder.AddIdentityAssertionCodec(requireSigningKey: true);
+        builder.AddTokenService();
+        builder.AddFederationGateway();
+        builder.Services.AddHttpForwarder();
+        builder.Services.AddOpenApi();
+        return builder;
+    }
+
+    /// <summary>Maps every route of DESIGN.md section 6.</summary>
+    public static WebApplication MapGateway(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseGraphQLIde();
+        app.UseChirpBearerTokens();
+        app.MapChirpHealth();
+        app.MapTokenEndpoints();
+        app.MapGraphQLHttp("/graphql");
+        app.MapTweetsShim();
+        app.MapEmailForwarding();
+        app.MapOpenApi("/openapi/{documentName}.json");
+        return app;
+    }
+
+    private static void AddTokenService(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<TokenOptions>()
+            .BindConfiguration(TokenOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<SigningKeys>();
+        builder.Services.AddSingleton<TokenIssuer>();
+        builder.Services.AddSingleton<RefreshTokenStore>();
+        builder.Services.AddSingleton<IConnectionMultiplexer>(sp =>
+        {
+            var configuration = sp.GetRequiredService<IConfiguration>().GetConnectionString("Redis")
+                ?? throw new InvalidOperationException("ConnectionStrings:Redis is required.");
+            var options = ConfigurationOptions.Parse(configuration);
+            options.AbortOnConnectFail = false;
+            return ConnectionMultiplexer.Connect(options);
+        });
+        builder.Services.AddHttpClient<CredentialsClient>(c => c.Timeout = TimeSpan.FromSeconds(10));
+        builder.Services.AddChirpBearerTokens();
+        builder.Services.AddReadinessCheck("token-keys", _ => Task.FromResult(true))
+            .Services.AddHostedService<EagerSingletons>();
+    }
+
+    private static void AddFederationGateway(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton(sp =>
+        {
+            var path = sp.GetRequiredService<IConfiguration>()["Supergraph:Path"] ?? Path.Combine(AppContext.BaseDirectory, "schema", "supergraph.graphql");
+            return File.Exists(path)
+                ? Supergraph.Parse(File.ReadAllText(path))
+                : throw new InvalidOperationException($"Supergraph:Path '{path}' does not exist.");
+        });
+        builder.Services.AddSingleton<FederatedExecutor>();
+        builder.Services.AddSingleton<SubgraphUrls>();
+        builder.Services.AddSingleton<IGraphQLExecutor, FederationExecutor>();
+        builder.Services.AddHttpClient(FederationExecutor.SubgraphHttpClient, c => c.Timeout = TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary><c>/email/*</c> goes to the email worker unchanged (unsubscribe and confirmation links).</summary>
+    private static void MapEmailForwarding(this WebApplication app)
+    {
+        var urls = app.Services.GetRequiredService<SubgraphUrls>();
+        var worker = urls.Get("notifications");
+        app.MapForwarder("/email/{**rest}", worker.GetLeftPart(UriPartial.Authority)).ExcludeFromDescription();
+    }
+
+    /// <summary>Builds keys and supergraph at start, so a bad key folder or supergraph stops the process at once.</summary>
+    private sealed class EagerSingletons(SigningKeys keys, Supergraph supergraph, FederatedExecutor executor) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            _ = (keys, supergraph, executor);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,52 @@
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Net.Http.Headers;
+
+namespace Chirp.Gateway.Ide;
+
+/// <summary>
+/// Serves the Banana Cake Pop GraphQL IDE (npm <c>@chillicream/bananacakepop-graphql-ide</c>, copied into the build
+/// output's <c>ide/</c> folder) at <c>/graphql/</c>, and sends browsers that open <c>/graphql</c> there.
+/// </summary>
+public static class GraphQLIde
+{
+    /// <summary>Redirects browser page loads of <c>GET /graphql</c> (Accept text/html, no <c>query</c>) to <c>/graphql/</c>, and serves the IDE files.</summary>
+    public static WebApplication UseGraphQLIde(this WebApplication app)
+    {
+        app.Use(async (context, next) =>
+        {
+            var request = context.Request;
+            if (HttpMethods.IsGet(request.Method) && request.Path.Equals("/graphql", StringComparison.Ordinal) &&
+                !request.Query.ContainsKey("query") &&
+                request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/html", StringComparison.OrdinalIgnoreCase)) &&
+                request.Headers.Upgrade.Count == 0)
+            {
+                context.Response.Redirect("/graphql/");
+                return;
+            }
+
+            await next(context);
+        });
+
+        var folder = app.Configuration["Ide:Path"] ?? Path.Combine(AppContext.BaseDirectory, "ide");
+        if (File.Exists(Path.Combine(folder, "index.html")))
+        {
+            var files = new PhysicalFileProvider(Path.GetFullPath(folder));
+            app.UseDefaultFiles(new DefaultFilesOptions { RequestPath = "/graphql", FileProvider = files });
+            app.UseStaticFiles(new StaticFileOptions
+            {
+                RequestPath = "/graphql",
+                FileProvider = files,
+                OnPrepareResponse = ctx => ctx.Context.Response.Headers[HeaderNames.CacheControl] = "public, max-age=3600",
+            });
+        }
+        else
+        {
+            app.Logger.LogWarning("GraphQL IDE assets not found in {Folder}; run 'npm ci' in gateway/Chirp.Gateway/ide and rebuild", folder);
+        }
+
+        // The IDE asks for its settings next to the page; it should talk to this gateway's /graphql.
+        app.MapGet("/graphql/bcp-config.json", () => Results.Json(new { useBrowserUrlAsEndpoint = false, endpoint = "/graphql", title = "Chirp" }))
+            .ExcludeFromDescription();
+        return app;
+    }
+}
