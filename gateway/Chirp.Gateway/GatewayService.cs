@@ -1,6 +1,6 @@
 using Chirp.Federation;
 using Chirp.Gateway.Auth;
-using Chirp.Gateway.Ide;
+using Chirp.Gateway.Transport;
 using Chirp.Gateway.Rest;
 using Chirp.GraphQL.AspNetCore;
 using Chirp.Hosting;

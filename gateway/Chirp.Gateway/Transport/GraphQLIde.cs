@@ -1,7 +1,7 @@
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Net.Http.Headers;
 
-namespace Chirp.Gateway.Ide;
+namespace Chirp.Gateway.Transport;
 
 /// <summary>
 /// Serves the Banana Cake Pop GraphQL IDE (npm <c>@chillicream/bananacakepop-graphql-ide</c>, copied into the build
