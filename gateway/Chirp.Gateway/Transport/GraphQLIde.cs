@@ -24,6 +24,13 @@ public static class GraphQLIde
                 return;
             }
 
+            // Routing already matched /graphql/ to the GraphQL endpoint; the IDE page wins when no query is sent.
+            if (HttpMethods.IsGet(request.Method) && request.Path.Equals("/graphql/", StringComparison.Ordinal) && !request.Query.ContainsKey("query"))
+            {
+                request.Path = "/graphql/index.html";
+                context.SetEndpoint(null);
+            }
+
             await next(context);
         });
 
@@ -31,7 +38,6 @@ public static class GraphQLIde
         if (File.Exists(Path.Combine(folder, "index.html")))
         {
             var files = new PhysicalFileProvider(Path.GetFullPath(folder));
-            app.UseDefaultFiles(new DefaultFilesOptions { RequestPath = "/graphql", FileProvider = files });
             app.UseStaticFiles(new StaticFileOptions
             {
                 RequestPath = "/graphql",
