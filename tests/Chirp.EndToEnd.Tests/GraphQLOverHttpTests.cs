@@ -99,12 +99,17 @@ public sealed class GraphQLOverHttpTests(ChirpCluster cluster)
     [Fact]
     public async Task BrowserOpeningGraphQLIsSentToTheIde()
     {
-        using var client = cluster.Client();
+        using var handler = new HttpClientHandler { AllowAutoRedirect = false };
+        using var client = new HttpClient(handler) { BaseAddress = cluster.Gateway.BaseAddress };
         using var request = new HttpRequestMessage(HttpMethod.Get, "/graphql");
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/html"));
         using var response = await client.SendAsync(request);
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
-        Assert.Equal("/graphql/", response.Headers.Location!.OriginalString);
+        Assert.Equal("/graphql/", response.Headers.Location!.AbsolutePath);
+
+        using var page = await client.GetAsync("/graphql/");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("<title>Banana Cake Pop</title>", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

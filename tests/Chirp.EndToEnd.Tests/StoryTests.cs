@@ -70,7 +70,7 @@ public sealed class StoryTests(ChirpCluster cluster)
         Assert.Equal("Down the rabbit hole", retweet!["text"]!.GetValue<string>());
         Assert.Equal(tweetId, retweet["retweetOf"]!["id"]!.GetValue<string>());
 
-        var mail = await cluster.Smtp.WaitForMailAsync(m => m.Recipients.Contains(alice.Email!), MailTimeout);
+        var mail = await cluster.Smtp.WaitForMailAsync(m => m.RcptTo.Contains(alice.Email!), MailTimeout);
         var text = mail.Message.TextBody ?? mail.Message.HtmlBody ?? "";
         Assert.Contains("Bob Builder", mail.Message.Subject + text, StringComparison.Ordinal);
         Assert.Contains(bob.Handle, mail.Message.Subject + text, StringComparison.Ordinal);
@@ -82,8 +82,8 @@ public sealed class StoryTests(ChirpCluster cluster)
         Assert.Equal(retweet["id"]!.GetValue<string>(), again!["id"]!.GetValue<string>());
 
         Assert.Equal(1, await CountRetweetsAsync(tweetId));
-        await cluster.Smtp.AssertNoMailAsync(m => m.Recipients.Contains(alice.Email!) && m != mail, TimeSpan.FromSeconds(3));
-        Assert.Single(cluster.Smtp.Messages, m => m.Recipients.Contains(alice.Email!));
+        await cluster.Smtp.AssertNoMailAsync(m => m.RcptTo.Contains(alice.Email!) && m != mail, TimeSpan.FromSeconds(3));
+        Assert.Single(cluster.Smtp.Messages, m => m.RcptTo.Contains(alice.Email!));
     }
 
     [Fact]
@@ -99,7 +99,7 @@ public sealed class StoryTests(ChirpCluster cluster)
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
 
         await WaitForNoPendingAsync();
-        await cluster.Smtp.AssertNoMailAsync(m => m.Recipients.Contains(bobEmail), TimeSpan.FromSeconds(2));
+        await cluster.Smtp.AssertNoMailAsync(m => m.RcptTo.Contains(bobEmail), TimeSpan.FromSeconds(2));
     }
 
     [Fact]

@@ -4,6 +4,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -104,7 +106,7 @@ public sealed class TokenTests(ChirpCluster cluster)
     private async Task<string> CraftAsync(TestUser user, string kind)
     {
         var real = new JsonWebToken(user.AccessToken);
-        var keyFile = Directory.GetFiles(cluster.Gateway.Services.GetService<Microsoft.Extensions.Configuration.IConfiguration>()!["Tokens:KeyDirectory"]!, "*.pem").Single();
+        var keyFile = Directory.GetFiles(cluster.Gateway.Services.GetRequiredService<IConfiguration>()["Tokens:KeyDirectory"]!, "*.pem").Single();
         using var ecdsa = ECDsa.Create();
         ecdsa.ImportFromPem(await File.ReadAllTextAsync(keyFile));
         var now = DateTimeOffset.UtcNow;
