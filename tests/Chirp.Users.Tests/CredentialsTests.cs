@@ -57,6 +57,17 @@ public sealed class CredentialsTests(UsersService users)
     }
 
     [Fact]
+    public async Task AnOverlongPasswordIsWrongWithoutFurtherWork()
+    {
+        var alice = await users.SignUpAsync(password: "correct horse");
+
+        var (status, body) = await VerifyAsync(new { handle = alice.Handle, password = new string('p', 100_000) }, users.ServiceAssertion());
+
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Null(body["id"]);
+    }
+
+    [Fact]
     public async Task WithoutAnAssertionTheCheckIs401()
     {
         var alice = await users.SignUpAsync(password: "correct horse");

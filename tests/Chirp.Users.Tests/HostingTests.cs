@@ -43,6 +43,19 @@ public sealed class HostingTests(UsersService users)
     }
 
     [Fact]
+    public async Task MigrateAgainstAnUnreachableDatabaseFailsWithExitCode1()
+    {
+        await using var host = await users.StartAsync(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Users"] = $"Host=127.0.0.1;Port={FreePort.Next()};Database=users;Username=postgres;Timeout=3",
+        });
+
+        var exitCode = await UsersSubgraph.Commands["migrate"](host.Services, [], CancellationToken.None);
+
+        Assert.Equal(1, exitCode);
+    }
+
+    [Fact]
     public async Task MigrateCanRunAgainWithoutChanges()
     {
         var exitCode = await UsersSubgraph.Commands["migrate"](users.Host.Services, [], CancellationToken.None);
