@@ -152,6 +152,15 @@ public sealed class SignUpTests(UsersService users)
         Assert.Equal("Zoë Ångström 🐦", await users.QueryScalarAsync<string>("SELECT display_name FROM users WHERE handle = @h", ("h", user.Handle)));
     }
 
+    [Fact]
+    public async Task DisplayNamesAreStoredInNormalizationFormC()
+    {
+        var user = await users.SignUpAsync(displayName: "Zoe\u0308"); // e + COMBINING DIAERESIS
+
+        Assert.Equal("Zo\u00EB", user.DisplayName);
+        Assert.Equal("Zo\u00EB", await users.QueryScalarAsync<string>("SELECT display_name FROM users WHERE handle = @h", ("h", user.Handle)));
+    }
+
     [Theory]
     [InlineData(7)]
     [InlineData(129)]

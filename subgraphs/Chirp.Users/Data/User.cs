@@ -9,7 +9,7 @@ public sealed class User
     /// <summary>Lower-case, <c>^[a-z0-9_]{3,15}$</c>, unique, never changes.</summary>
     public string Handle { get; set; } = "";
 
-    /// <summary>1-50 Unicode scalar values, no control characters (see <see cref="UserRules"/>).</summary>
+    /// <summary>1-50 Unicode scalar values, NFC, no control characters (see <see cref="UserRules"/>).</summary>
     public string DisplayName { get; set; } = "";
 
     /// <summary>ASP.NET Core Identity <c>PasswordHasher</c> output (versioned, salted PBKDF2).</summary>
