@@ -95,10 +95,12 @@ public sealed class FederatedExecutor
     /// is assumed valid.
     /// </summary>
     /// <exception cref="ArgumentException">No operation matches <paramref name="operationName"/>.</exception>
+    /// <exception cref="InvalidOperationException">The operation cannot be planned (for example, it names an unknown field).</exception>
     public QueryPlan Plan(GraphQLDocument document, string? operationName) => Plan(document, operationName, null, null);
 
     /// <summary>The plan for one caller and set of variable values (coerced), as <see cref="ExecuteAsync"/> would use it.</summary>
     /// <exception cref="ArgumentException">No operation matches <paramref name="operationName"/>.</exception>
+    /// <exception cref="InvalidOperationException">The operation cannot be planned (for example, it names an unknown field).</exception>
     public QueryPlan Plan(GraphQLDocument document, string? operationName, CallerContext? caller, JsonObject? variables)
     {
         ArgumentNullException.ThrowIfNull(document);
@@ -106,7 +108,14 @@ public sealed class FederatedExecutor
             ?? throw new ArgumentException($"The document has no operation '{operationName}'.", nameof(operationName));
         var coerced = variables ?? DefaultsOf(operation);
         var conditions = ConditionVariables(document).ToDictionary(n => n, n => coerced[n] is JsonValue v && v.TryGetValue<bool>(out var b) && b);
-        return new QueryPlanner(_supergraph, document, operation, conditions, caller is null ? _ => null : a => a.Check(caller)).Plan();
+        try
+        {
+            return new QueryPlanner(_supergraph, document, operation, conditions, caller is null ? _ => null : a => a.Check(caller)).Plan();
+        }
+        catch (QueryPlanningException e)
+        {
+            throw new InvalidOperationException(e.Message, e);
+        }
     }
 
     private QueryPlan GetPlan(OperationEntry entry, CallerContext caller, JsonObject variables)

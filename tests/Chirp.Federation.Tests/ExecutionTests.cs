@@ -465,3 +465,54 @@ public sealed class ExecutionTests
         Assert.Equal("""["retweet"]""", error["path"]!.ToJsonString());
     }
 }
+
+public sealed class EntityBatchTests
+{
+    [Fact]
+    public async Task ErrorsOfEachBatchOfOneCallLandAtTheirOwnPlaces()
+    {
+        var transport = new ScriptedTransport()
+            .On("tweets", """{"data":{"tweet":{"author":{"id":"u-alice"},"retweetOf":{"author":{"id":"u-bob"}}}}}""")
+            .On("users", """
+                {"data":{"_0":[{"handle":"alice"}],"_1":[null]},
+                 "errors":[{"message":"Bob is gone.","path":["_1",0,"displayName"],"extensions":{"code":"NOT_FOUND"}}]}
+                """);
+
+        var result = await Run.Async(transport, """{ tweet(id: "t1") { author { handle } retweetOf { author { handle displayName } } } }""");
+
+        Assert.Equal("""{"tweet":{"author":{"handle":"alice"},"retweetOf":null}}""", result.Data!.ToJsonString());
+        var error = Assert.Single(result.Errors!)!;
+        Assert.Equal("""["tweet","retweetOf","author","displayName"]""", error["path"]!.ToJsonString());
+        Assert.Equal("NOT_FOUND", error["extensions"]!["code"]!.GetValue<string>());
+        Assert.Single(transport.RequestsTo("users"));
+    }
+
+    [Fact]
+    public async Task AnEntityAnswerOfTheWrongLengthIsAnErrorNotACrash()
+    {
+        var transport = new ScriptedTransport()
+            .On("tweets", """{"data":{"tweet":{"id":"t1","author":{"id":"u-alice"}}}}""")
+            .On("users", """{"data":{"_entities":[]}}""");
+
+        var result = await Run.Async(transport, """{ tweet(id: "t1") { id author { handle } } }""");
+
+        Assert.Equal("""{"tweet":null}""", result.Data!.ToJsonString());
+        Assert.Equal("""["tweet","author"]""", Assert.Single(result.Errors!)!["path"]!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task ARepeatedRequestUsesTheCachedPlanAndGivesTheSameAnswer()
+    {
+        var executor = new FederatedExecutor(TestSupergraph.Value);
+        var transport = new ScriptedTransport()
+            .On("tweets", """{"data":{"tweet":{"id":"t1","author":{"id":"u-alice"}}}}""")
+            .OnEntities("users", new Dictionary<string, string> { ["u-alice"] = """{"handle":"alice"}""" });
+        const string query = """{ tweet(id: "t1") { id author { handle } } }""";
+
+        var first = await Run.Async(transport, query, executor: executor);
+        var second = await Run.Async(transport, query, executor: executor);
+
+        Assert.Equal(first.Data!.ToJsonString(), second.Data!.ToJsonString());
+        Assert.Equal("""{"tweet":{"id":"t1","author":{"handle":"alice"}}}""", second.Data!.ToJsonString());
+    }
+}

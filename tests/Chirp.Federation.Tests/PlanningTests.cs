@@ -112,3 +112,20 @@ public sealed class PlanningTests
         Assert.Equal("""query{tweet(id:"t1"){id}}""", fetch.Document);
     }
 }
+
+public sealed class SubscriptionPlanningTests
+{
+    [Fact]
+    public void ASubscriptionPlansItsRootOnItsSubgraphAndEntityFetchesPerEvent()
+    {
+        var plan = Run.Plan("subscription { tweetRetweeted { eventId retweetedBy { handle } } }");
+
+        Assert.Equal(GraphQLParser.AST.OperationType.Subscription, plan.Operation);
+        var root = Assert.Single(plan.RootFetches);
+        Assert.Equal("tweets", root.Subgraph);
+        Assert.Equal("subscription{tweetRetweeted{eventId retweetedBy{id}}}", root.Document);
+        var users = plan.Fetches.Single(f => !f.IsRoot);
+        Assert.Equal([root], users.DependsOn);
+        Assert.Equal(["tweetRetweeted", "retweetedBy"], users.Path!.Select(p => p.Key));
+    }
+}

@@ -636,12 +636,12 @@ internal sealed class PlanExecution(QueryPlan plan, ApiSchema api, ISubgraphTran
             var representation = new JsonObject { ["__typename"] = location.TypeName };
             foreach (var (name, rawKey) in location.Fields)
             {
-                if (target.Object[rawKey] is not { } value)
+                if (!target.Object.TryGetPropertyValue(rawKey, out var value))
                 {
-                    return; // no key, no entity to complete
+                    return; // the fetch that should have given this field failed (its error says so): nothing to complete
                 }
 
-                representation[name] = value.DeepClone();
+                representation[name] = value?.DeepClone();
             }
 
             var text = representation.ToJsonString();

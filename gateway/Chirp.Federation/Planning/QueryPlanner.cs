@@ -261,6 +261,7 @@ internal sealed class QueryPlanner(
             return;
         }
 
+        AddKeys();
         // @requires: a field the owner needs in the representation comes from this fetch when it can, else from
         // the entity fetch of another subgraph that then runs first.
         foreach (var owner in remote.ToList())
@@ -297,13 +298,7 @@ internal sealed class QueryPlanner(
             }
         }
 
-        foreach (var owner in remote)
-        {
-            foreach (var keyField in owner.Key.Selections.OfType<GraphQLField>())
-            {
-                owner.Representation.Insert(0, (keyField.Name.StringValue, EnsureInternalField(target, levelKeys, keyField)));
-            }
-        }
+        AddKeys(); // for owners that only a @requires brought in
 
         var done = new HashSet<EntityGroup>();
         while (done.Count < remote.Count)
@@ -315,12 +310,13 @@ internal sealed class QueryPlanner(
             entityFetch.DependsOn.Add(fetch);
             entityFetch.DependsOn.AddRange(ready.FromSiblings.Select(s => s.Sibling.Fetch!).Distinct());
             ready.Fetch = entityFetch;
+            PlanLevel(type, ready.Graph, entityFetch, entityFetch.Items, path, ready.ClientFields, levelKeys);
+
+            // After the client's fields, so that a required field the client also asked for is fetched once.
             foreach (var field in ready.InternalFields)
             {
                 ready.InternalKeys[field.Name.StringValue] = EnsureInternalField(entityFetch.Items, levelKeys, field);
             }
-
-            PlanLevel(type, ready.Graph, entityFetch, entityFetch.Items, path, ready.ClientFields, levelKeys);
             if (entityFetch.Items.Count == 0)
             {
                 entityFetch.Items.Add(new FetchField(null, "__typename"));
@@ -329,6 +325,19 @@ internal sealed class QueryPlanner(
             var representation = ready.Representation.ToList();
             representation.AddRange(ready.FromSiblings.Select(s => (s.Field.Name.StringValue, s.Sibling.InternalKeys[s.Field.Name.StringValue])));
             entityFetch.Locations.Add(new EntityLocation(path, type.Name, representation));
+        }
+
+        void AddKeys()
+        {
+            foreach (var owner in remote.Where(o => !o.HasKey))
+            {
+                foreach (var keyField in owner.Key.Selections.OfType<GraphQLField>())
+                {
+                    owner.Representation.Add((keyField.Name.StringValue, EnsureInternalField(target, levelKeys, keyField)));
+                }
+
+                owner.HasKey = true;
+            }
         }
     }
 
@@ -735,6 +744,8 @@ internal sealed class QueryPlanner(
         public List<(GraphQLField Field, EntityGroup Sibling)> FromSiblings { get; } = [];
 
         public FetchBuilder? Fetch { get; set; }
+
+        public bool HasKey { get; set; }
     }
 }
 
