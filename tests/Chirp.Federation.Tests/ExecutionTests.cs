@@ -516,3 +516,53 @@ public sealed class EntityBatchTests
         Assert.Equal("""{"tweet":{"id":"t1","author":{"handle":"alice"}}}""", second.Data!.ToJsonString());
     }
 }
+
+public sealed class IntrospectionTests
+{
+    private const string IdeQuery = """
+        query IntrospectionQuery {
+          __schema {
+            queryType { name } mutationType { name } subscriptionType { name }
+            types { ...FullType }
+            directives { name description locations args { ...InputValue } }
+          }
+        }
+        fragment FullType on __Type {
+          kind name description
+          fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+          inputFields { ...InputValue }
+          interfaces { ...TypeRef }
+          enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+          possibleTypes { ...TypeRef }
+        }
+        fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+        fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }
+        """;
+
+    [Fact]
+    public async Task TheIdesIntrospectionQueryDescribesTheApiSchemaOnly()
+    {
+        var transport = new ScriptedTransport();
+
+        var result = await Run.Async(transport, IdeQuery, operationName: "IntrospectionQuery");
+
+        Run.AssertNoErrors(result);
+        var schema = result.Data!["__schema"]!;
+        Assert.Equal("Subscription", schema["subscriptionType"]!["name"]!.GetValue<string>());
+        var types = schema["types"]!.AsArray().Select(t => t!["name"]!.GetValue<string>()).ToList();
+        Assert.Contains("Tweet", types);
+        Assert.DoesNotContain(types, t => t.StartsWith("join__", StringComparison.Ordinal) || t.StartsWith("link__", StringComparison.Ordinal));
+        var directives = schema["directives"]!.AsArray().Select(d => d!["name"]!.GetValue<string>()).ToList();
+        Assert.DoesNotContain("join__field", directives);
+        Assert.DoesNotContain("requiresScopes", directives);
+        Assert.Empty(transport.Requests);
+    }
+
+    [Fact]
+    public async Task IntrospectionVariablesArePassedThrough()
+    {
+        var result = await Run.Async(new ScriptedTransport(), "query($name: String!) { __type(name: $name) { name kind } }", """{"name":"User"}""");
+
+        Assert.Equal("""{"__type":{"name":"User","kind":"OBJECT"}}""", result.Data!.ToJsonString());
+    }
+}

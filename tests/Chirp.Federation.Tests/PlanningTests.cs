@@ -129,3 +129,24 @@ public sealed class SubscriptionPlanningTests
         Assert.Equal(["tweetRetweeted", "retweetedBy"], users.Path!.Select(p => p.Key));
     }
 }
+
+public sealed class PrintingTests
+{
+    [Fact]
+    public void ArgumentValuesAreReprintedSoTheSubgraphReadsTheSameValue()
+    {
+        var plan = Run.Plan("query { tweet(id: \"a\\\"b\\\\c\\nd\u00e9\") { id } user(id: \"\"\"block \"quoted\" text\"\"\") { id } }");
+
+        var tweets = GraphQLParser.Parser.Parse(plan.Fetches.Single(f => f.Subgraph == "tweets").Document);
+        var users = GraphQLParser.Parser.Parse(plan.Fetches.Single(f => f.Subgraph == "users").Document);
+        Assert.Equal("a\"b\\c\nd\u00e9", ArgumentOf(tweets));
+        Assert.Equal("block \"quoted\" text", ArgumentOf(users));
+    }
+
+    private static string ArgumentOf(GraphQLParser.AST.GraphQLDocument document)
+    {
+        var operation = (GraphQLParser.AST.GraphQLOperationDefinition)document.Definitions[0];
+        var field = (GraphQLParser.AST.GraphQLField)operation.SelectionSet.Selections[0];
+        return (string)((GraphQLParser.AST.GraphQLStringValue)field.Arguments!.Items[0].Value).Value;
+    }
+}

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Chirp.Contracts;
 using Chirp.Federation.Schema;
 using GraphQLParser.AST;
+using Microsoft.Extensions.Logging;
 
 namespace Chirp.Federation.Execution;
 
@@ -11,7 +12,7 @@ namespace Chirp.Federation.Execution;
 /// are done), merges their data into one response tree, then builds the client's response from it with null
 /// propagation (GraphQL spec section 6.4.4, "Handling Field Errors") and client error paths.
 /// </summary>
-internal sealed class PlanExecution(QueryPlan plan, ApiSchema api, ISubgraphTransport transport, JsonObject variables)
+internal sealed class PlanExecution(QueryPlan plan, ApiSchema api, ISubgraphTransport transport, JsonObject variables, ILogger logger)
 {
 
     private readonly JsonObject _data = [];
@@ -215,9 +216,15 @@ internal sealed class PlanExecution(QueryPlan plan, ApiSchema api, ISubgraphTran
         {
             throw;
         }
-        catch (Exception)
+        catch (SubgraphUnavailableException e)
         {
-            // SubgraphUnavailableException or a transport fault: its message may name hosts, so it never reaches the client.
+            // Its message may name hosts: it goes to the log, never to the client.
+            logger.LogWarning(e, "The {Subgraph} subgraph is unavailable.", fetch.Subgraph);
+            return null;
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Sending a request to the {Subgraph} subgraph failed.", fetch.Subgraph);
             return null;
         }
     }
