@@ -150,11 +150,20 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
         await h.AddEventAsync(EmailWorkerHarness.NewEvent(alice));
         var dead = await h.WaitForDeadLetterAsync();
 
-        Assert.Equal(1, await DeadLetters.ReplayAsync(h.Db, dead.Id.ToString()));
+        var command = EmailWorkerService.Commands["dead-letters"];
+        Assert.Equal(0, await command(h.Worker!.Services, ["list"], CancellationToken.None));
+        Assert.Equal(1, await command(h.Worker.Services, ["replay", "1-1"], CancellationToken.None));
+        Assert.Equal(2, await command(h.Worker.Services, ["replay"], CancellationToken.None));
+        Assert.Single(await h.DeadLettersAsync());
 
-        await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
+        Assert.Equal(0, await command(h.Worker.Services, ["replay", dead.Id.ToString()], CancellationToken.None));
+
+        var mail = await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
         Assert.Empty(await h.DeadLettersAsync());
         Assert.Single(h.Smtp.Messages);
+        Assert.Equal(TweetRetweetedStream.EventType, (await h.Db.StreamRangeAsync(TweetRetweetedStream.StreamName, "-", "+", 1, Order.Descending))[0][TweetRetweetedStream.TypeField]);
+        Assert.DoesNotContain((await h.Db.StreamRangeAsync(TweetRetweetedStream.StreamName, "-", "+", 1, Order.Descending))[0].Values, v => v.Name == DeadLetters.ReasonField);
+        Assert.NotNull(mail.Message.MessageId);
     }
 
     [Fact]

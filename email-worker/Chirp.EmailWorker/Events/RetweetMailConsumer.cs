@@ -27,13 +27,21 @@ public sealed class RetweetMailConsumer(
     /// <summary>Traces each mail as a child of the retweet's trace (the event's <c>traceparent</c>).</summary>
     public static readonly ActivitySource ActivitySource = new(EmailWorkerService.ServiceName);
 
+    /// <summary>
+    /// A consumer with nothing pending that has not polled for this long is a dead process (live ones poll every
+    /// <see cref="EmailWorkerOptions.PollInterval"/>); it is removed so restarts do not grow the group forever.
+    /// </summary>
+    private static readonly TimeSpan ConsumerRetention = TimeSpan.FromHours(1);
+
     private static readonly RedisKey Stream = TweetRetweetedStream.StreamName;
     private static readonly RedisValue Group = TweetRetweetedStream.EmailWorkerGroup;
 
     private readonly EmailWorkerOptions _options = options.Value;
+    private readonly MimeKit.MailboxAddress _from = smtpOptions.Value.ParseFrom();
     private readonly RedisValue _consumer = options.Value.EffectiveConsumerName;
     private readonly SemaphoreSlim _wake = new(0, 1);
     private RedisValue _claimCursor = "0-0";
+    private DateTimeOffset _lastPrune = DateTimeOffset.MinValue;
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -144,6 +152,7 @@ public sealed class RetweetMailConsumer(
     {
         var handled = await RetryDueAsync(db, ct);
         handled += await ReclaimIdleAsync(db, ct);
+        await PruneDeadConsumersAsync(db);
 
         var fresh = await db.StreamReadGroupAsync(Stream, Group, _consumer, StreamPosition.NewMessages, _options.BatchSize);
         foreach (var entry in fresh)
@@ -211,6 +220,26 @@ public sealed class RetweetMailConsumer(
         return claimed.Length;
     }
 
+    /// <summary>Every ten minutes, deletes consumers with nothing pending that have been idle for <see cref="ConsumerRetention"/>.</summary>
+    private async Task PruneDeadConsumersAsync(IDatabase db)
+    {
+        var now = time.GetUtcNow();
+        if (now - _lastPrune < TimeSpan.FromMinutes(10))
+        {
+            return;
+        }
+
+        _lastPrune = now;
+        foreach (var consumer in await db.StreamConsumerInfoAsync(Stream, Group))
+        {
+            if (consumer.PendingMessageCount == 0 && consumer.IdleTimeInMilliseconds > ConsumerRetention.TotalMilliseconds && consumer.Name != _consumer)
+            {
+                await db.StreamDeleteConsumerAsync(Stream, Group, consumer.Name);
+                logger.LogInformation("Removed the idle consumer {Consumer} from group {Group}.", consumer.Name, Group);
+            }
+        }
+    }
+
     /// <summary>Wait before delivery number <paramref name="deliveries"/> + 1: base × 2^(deliveries-1), capped.</summary>
     private TimeSpan Backoff(long deliveries)
     {
@@ -254,7 +283,7 @@ public sealed class RetweetMailConsumer(
             return;
         }
 
-        var message = RetweetMail.Create(e, smtpOptions.Value.FromMailbox, recipient, time.GetUtcNow());
+        var message = RetweetMail.Create(e, _from, recipient, time.GetUtcNow());
         var result = await sender.SendAsync(message, ct);
         switch (result.Outcome)
         {
