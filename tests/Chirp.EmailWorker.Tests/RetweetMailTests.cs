@@ -242,6 +242,29 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
         Assert.Single(h.Smtp.Messages);
     }
 
+    [Fact]
+    public async Task WorkerThatStartsWhileRedisIsDownMailsOnceRedisIsBack()
+    {
+        await using var h = await EmailWorkerHarness.StartAsync(postgres.Server, startWorker: false);
+        var alice = Guid.CreateVersion7();
+        await h.SetSettingsAsync(alice, "alice@example.test");
+        await h.Redis.StopAsync();
+
+        await h.StartWorkerAsync();
+        using (var http = h.Worker!.CreateClient())
+        {
+            Assert.Equal(200, (int)(await http.GetAsync("health/ready")).StatusCode);
+        }
+
+        await Task.Delay(1000);
+        await h.Redis.StartAgainAsync();
+        var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(alice));
+
+        await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
+        await h.WaitUntilAcknowledgedAsync(id);
+        Assert.Single(h.Smtp.Messages);
+    }
+
     public static TheoryData<string, string?, string?, string?> PoisonEntries => new()
     {
         { "unknown type", "tweet-deleted", "1", """{"eventId":"x"}""" },

@@ -33,6 +33,9 @@ public sealed class RetweetMailConsumer(
     /// </summary>
     private static readonly TimeSpan ConsumerRetention = TimeSpan.FromHours(1);
 
+    /// <summary>Longest pause between two rounds while Redis or the database keeps failing.</summary>
+    private static readonly TimeSpan MaxErrorDelay = TimeSpan.FromSeconds(10);
+
     private static readonly RedisKey Stream = TweetRetweetedStream.StreamName;
     private static readonly RedisValue Group = TweetRetweetedStream.EmailWorkerGroup;
 
@@ -50,6 +53,7 @@ public sealed class RetweetMailConsumer(
         IConnectionMultiplexer? multiplexer = null;
         var subscribed = false;
         var groupReady = false;
+        var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             var busy = false;
@@ -70,6 +74,7 @@ public sealed class RetweetMailConsumer(
                 }
 
                 busy = await RunRoundAsync(db, stoppingToken);
+                failures = 0;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -84,17 +89,21 @@ public sealed class RetweetMailConsumer(
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
+                failures++;
                 logger.LogWarning("Redis is not reachable ({Message}); retrying.", e.Message);
             }
             catch (Exception e)
             {
                 // Database down or a bug: the entries in hand stay pending and are retried with backoff.
+                failures++;
                 logger.LogError(e, "A round of the retweet mail consumer failed; retrying.");
             }
 
             if (!busy)
             {
-                await WaitAsync(stoppingToken);
+                // After failures, wait longer each time (up to 10 s) so an outage does not flood the log.
+                var wait = failures == 0 ? _options.PollInterval : _options.PollInterval * Math.Pow(2, Math.Min(failures - 1, 10));
+                await WaitAsync(wait < MaxErrorDelay ? wait : MaxErrorDelay, stoppingToken);
             }
         }
     }
@@ -121,11 +130,11 @@ public sealed class RetweetMailConsumer(
         }
     }
 
-    private async Task WaitAsync(CancellationToken stoppingToken)
+    private async Task WaitAsync(TimeSpan delay, CancellationToken stoppingToken)
     {
         try
         {
-            await _wake.WaitAsync(_options.PollInterval, stoppingToken);
+            await _wake.WaitAsync(delay, stoppingToken);
         }
         catch (OperationCanceledException)
         {
@@ -181,13 +190,15 @@ public sealed class RetweetMailConsumer(
                 continue;
             }
 
+            // Empty when another consumer claimed it first or it was deleted from the stream.
             var claimed = await db.StreamClaimAsync(Stream, Group, _consumer, backoff, [p.MessageId]);
             foreach (var entry in claimed)
             {
                 await HandleAsync(db, entry, p.DeliveryCount + 1, ct);
+                handled++;
             }
 
-            if (++handled >= _options.BatchSize)
+            if (handled >= _options.BatchSize)
             {
                 break;
             }
