@@ -1,3 +1,8 @@
+using Chirp.EmailWorker;
+using Chirp.Hosting;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddEmailWorker();
 var app = builder.Build();
-await app.RunAsync();
+app.MapEmailWorker();
+return await app.RunWithCommandsAsync(args, EmailWorkerService.Commands);

@@ -1,3 +1,8 @@
+using Chirp.Hosting;
+using Chirp.Tweets;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddTweetsSubgraph();
 var app = builder.Build();
-await app.RunAsync();
+app.MapTweetsSubgraph();
+return await app.RunWithCommandsAsync(args, TweetsSubgraph.Commands);

@@ -1,3 +1,8 @@
+using Chirp.Hosting;
+using Chirp.Users;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddUsersSubgraph();
 var app = builder.Build();
-await app.RunAsync();
+app.MapUsersSubgraph();
+return await app.RunWithCommandsAsync(args, UsersSubgraph.Commands);

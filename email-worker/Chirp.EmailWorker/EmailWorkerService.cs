@@ -1,0 +1,152 @@
+using Chirp.Contracts;
+using Chirp.EmailWorker.Data;
+using Chirp.EmailWorker.Events;
+using Chirp.EmailWorker.Schema;
+using Chirp.GraphQL.AspNetCore;
+using Chirp.Hosting;
+using GraphQL;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Chirp.EmailWorker;
+
+/// <summary>
+/// The email worker: a web app that serves the <c>notifications</c> subgraph and health probes, and runs
+/// <see cref="RetweetMailConsumer"/> in the background (DESIGN.md sections 1, 3 and 5).
+/// </summary>
+public static class EmailWorkerService
+{
+    /// <summary>Service name for telemetry and logs.</summary>
+    public const string ServiceName = "Chirp.EmailWorker";
+
+    /// <summary>
+    /// Registers options (validated on start: <c>ConnectionStrings:Email</c>, <c>ConnectionStrings:Redis</c>,
+    /// <c>Smtp:Host</c>, <c>Smtp:Port</c>, <c>Smtp:From</c>, <c>IdentityAssertion:Keys</c>), the database, the
+    /// subgraph, the identity assertions and the consumer.
+    /// </summary>
+    public static WebApplicationBuilder AddEmailWorker(this WebApplicationBuilder builder)
+    {
+        builder.AddChirpServiceDefaults(ServiceName);
+        builder.AddChirpIdentityAssertions();
+        var services = builder.Services;
+
+        services.AddOptions<ConnectionStringsOptions>()
+            .BindConfiguration(ConnectionStringsOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<SmtpOptions>()
+            .BindConfiguration(SmtpOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(o => o.HasValidFrom, "Smtp:From must be one mailbox, e.g. 'Chirp <no-reply@chirp.example>'.")
+            .ValidateOnStart();
+        services.AddOptions<EmailWorkerOptions>()
+            .BindConfiguration(EmailWorkerOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(o => o.RetryMaxDelay <= o.ClaimIdleTime, "EmailWorker:RetryMaxDelay must not exceed EmailWorker:ClaimIdleTime.")
+            .ValidateOnStart();
+
+        services.AddDbContextFactory<EmailDbContext>((sp, db) =>
+            db.UseNpgsql(sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Email));
+        services.AddHealthChecks().AddCheck<EmailDatabaseHealthCheck>("email-database", tags: [HostingExtensions.ReadyTag]);
+
+        services.AddSingleton<RedisConnection>();
+        services.AddSingleton<SmtpMailSender>();
+        services.AddHostedService<RetweetMailConsumer>();
+
+        services.AddGraphQL(graphql => graphql
+            .AddSchema<NotificationsSchema>()
+            .AddSystemTextJson()
+            .AddFederation("2.5", link =>
+            {
+                // Import what schema/notifications.graphql imports; the rest stays namespaced (federation__*).
+                link.Imports.Clear();
+                link.Imports["@key"] = "@key";
+                link.Imports["@" + RequiresScopes.Name] = "@" + RequiresScopes.Name;
+            })
+            .ConfigureSchema((schema, _) => RequiresScopes.FixDefinition(schema))
+            .AddGraphTypes(typeof(NotificationsSchema).Assembly)
+            .AddErrorInfoProvider<NotificationsErrorInfoProvider>()
+            .AddUnhandledExceptionHandler(context =>
+            {
+                var logger = context.ExecutionOptions.RequestServices?.GetService<ILogger<NotificationsSchema>>();
+                logger?.LogError(context.OriginalException, "A notifications field failed.");
+            }));
+        services.AddGraphQLNetExecutor<NotificationsSchema>();
+        return builder;
+    }
+
+    /// <summary>Maps <c>/health/live</c>, <c>/health/ready</c> and <c>GET|POST /graphql</c> behind the identity assertion check.</summary>
+    public static WebApplication MapEmailWorker(this WebApplication app)
+    {
+        app.UseRouting();
+        app.UseChirpIdentityAssertions();
+        app.MapChirpHealth();
+        app.MapGraphQLHttp("/graphql");
+        return app;
+    }
+
+    /// <summary>
+    /// <c>migrate</c> applies the EF Core migrations; <c>dead-letters list</c> prints the dead letters;
+    /// <c>dead-letters replay &lt;id&gt;|--all</c> puts them back on <c>tweet-retweeted</c>.
+    /// </summary>
+    public static IReadOnlyDictionary<string, ServiceCommand> Commands { get; } = new Dictionary<string, ServiceCommand>
+    {
+        ["migrate"] = MigrateAsync,
+        ["dead-letters"] = DeadLettersAsync,
+    };
+
+    /// <summary>Applies pending migrations to <c>ConnectionStrings:Email</c>; the same code test fixtures call.</summary>
+    public static async Task<int> MigrateAsync(IServiceProvider services, string[] args, CancellationToken cancellationToken)
+    {
+        var databases = services.GetRequiredService<IDbContextFactory<EmailDbContext>>();
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        await db.Database.MigrateAsync(cancellationToken);
+        Console.WriteLine("The email database is up to date.");
+        return 0;
+    }
+
+    private static async Task<int> DeadLettersAsync(IServiceProvider services, string[] args, CancellationToken cancellationToken)
+    {
+        const string usage = "Usage: dead-letters list | dead-letters replay <entry-id>|--all";
+        var redis = services.GetRequiredService<RedisConnection>();
+        switch (args)
+        {
+            case ["list"]:
+                {
+                    var db = (await redis.GetAsync(cancellationToken)).GetDatabase();
+                    var entries = await DeadLetters.ListAsync(db);
+                    foreach (var entry in entries)
+                    {
+                        Console.WriteLine($"{entry.Id}\t{entry[DeadLetters.FailedAtField]}\t{entry[DeadLetters.DeliveriesField]} deliveries\t{entry[DeadLetters.ReasonField]}");
+                    }
+
+                    Console.WriteLine($"{entries.Length} dead letter(s) in {TweetRetweetedStream.DeadLetterStreamName}.");
+                    return 0;
+                }
+
+            case ["replay", var which]:
+                {
+                    var db = (await redis.GetAsync(cancellationToken)).GetDatabase();
+                    string? id = which == "--all" ? null : which;
+                    int replayed;
+                    try
+                    {
+                        replayed = await DeadLetters.ReplayAsync(db, id);
+                    }
+                    catch (RedisServerException e)
+                    {
+                        await Console.Error.WriteLineAsync($"Cannot replay '{which}': {e.Message}");
+                        return 1;
+                    }
+
+                    Console.WriteLine($"Replayed {replayed} dead letter(s) onto {TweetRetweetedStream.StreamName}.");
+                    return id is not null && replayed == 0 ? 1 : 0;
+                }
+
+            default:
+                await Console.Error.WriteLineAsync(usage);
+                return 2;
+        }
+    }
+}

@@ -1,0 +1,320 @@
+using System.Diagnostics;
+using Chirp.Contracts;
+using Chirp.EmailWorker.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Chirp.EmailWorker.Events;
+
+/// <summary>
+/// Mails authors about retweets: reads <c>tweet-retweeted</c> in the consumer group <c>email-worker</c>
+/// (DESIGN.md section 5). StackExchange.Redis cannot block on <c>XREADGROUP</c>, so the loop polls every
+/// <see cref="EmailWorkerOptions.PollInterval"/> and wakes early on the <c>tweet-retweeted</c> pub/sub channel.
+/// Each round it retries its own pending entries whose backoff has passed, reclaims entries that other (dead)
+/// consumers left idle for <see cref="EmailWorkerOptions.ClaimIdleTime"/> (<c>XAUTOCLAIM</c>), and reads new
+/// ones. An entry is acknowledged only after the mail was accepted, deliberately skipped, or dead-lettered.
+/// </summary>
+public sealed class RetweetMailConsumer(
+    RedisConnection redis,
+    IDbContextFactory<EmailDbContext> databases,
+    SmtpMailSender sender,
+    IOptions<EmailWorkerOptions> options,
+    IOptions<SmtpOptions> smtpOptions,
+    TimeProvider time,
+    ILogger<RetweetMailConsumer> logger) : BackgroundService
+{
+    /// <summary>Traces each mail as a child of the retweet's trace (the event's <c>traceparent</c>).</summary>
+    public static readonly ActivitySource ActivitySource = new(EmailWorkerService.ServiceName);
+
+    private static readonly RedisKey Stream = TweetRetweetedStream.StreamName;
+    private static readonly RedisValue Group = TweetRetweetedStream.EmailWorkerGroup;
+
+    private readonly EmailWorkerOptions _options = options.Value;
+    private readonly RedisValue _consumer = options.Value.EffectiveConsumerName;
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private RedisValue _claimCursor = "0-0";
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        logger.LogInformation("Reading {Stream} as consumer {Consumer} of group {Group}.", Stream, _consumer, Group);
+        IConnectionMultiplexer? multiplexer = null;
+        var subscribed = false;
+        var groupReady = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var busy = false;
+            try
+            {
+                multiplexer ??= await redis.GetAsync(stoppingToken);
+                var db = multiplexer.GetDatabase();
+                if (!subscribed)
+                {
+                    await multiplexer.GetSubscriber().SubscribeAsync(RedisChannel.Literal(TweetRetweetedStream.ChannelName), (_, _) => Wake());
+                    subscribed = true;
+                }
+
+                if (!groupReady)
+                {
+                    await EnsureGroupAsync(db);
+                    groupReady = true;
+                }
+
+                busy = await RunRoundAsync(db, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (RedisServerException e) when (e.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
+            {
+                // The stream (and its group) vanished, e.g. Redis restarted without persistence: create both again.
+                logger.LogWarning("The consumer group is gone ({Message}); creating it again.", e.Message);
+                groupReady = false;
+                _claimCursor = "0-0";
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                logger.LogWarning("Redis is not reachable ({Message}); retrying.", e.Message);
+            }
+            catch (Exception e)
+            {
+                // Database down or a bug: the entries in hand stay pending and are retried with backoff.
+                logger.LogError(e, "A round of the retweet mail consumer failed; retrying.");
+            }
+
+            if (!busy)
+            {
+                await WaitAsync(stoppingToken);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        _wake.Dispose();
+        base.Dispose();
+    }
+
+    private void Wake()
+    {
+        try
+        {
+            if (_wake.CurrentCount == 0)
+            {
+                _wake.Release();
+            }
+        }
+        catch (Exception e) when (e is SemaphoreFullException or ObjectDisposedException)
+        {
+            // Already signalled, or stopping.
+        }
+    }
+
+    private async Task WaitAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await _wake.WaitAsync(_options.PollInterval, stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    private async Task EnsureGroupAsync(IDatabase db)
+    {
+        try
+        {
+            // From id 0 so entries written before this group first existed are mailed too.
+            await db.StreamCreateConsumerGroupAsync(Stream, Group, StreamPosition.Beginning, createStream: true);
+            logger.LogInformation("Created consumer group {Group} on {Stream}.", Group, Stream);
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+        {
+            // Another worker (or an earlier run) created it.
+        }
+    }
+
+    /// <summary>One round: due retries, reclaimed entries, new entries. True when it handled anything.</summary>
+    private async Task<bool> RunRoundAsync(IDatabase db, CancellationToken ct)
+    {
+        var handled = await RetryDueAsync(db, ct);
+        handled += await ReclaimIdleAsync(db, ct);
+
+        var fresh = await db.StreamReadGroupAsync(Stream, Group, _consumer, StreamPosition.NewMessages, _options.BatchSize);
+        foreach (var entry in fresh)
+        {
+            await HandleAsync(db, entry, deliveries: 1, ct);
+        }
+
+        return handled + fresh.Length > 0;
+    }
+
+    /// <summary>
+    /// Retries this consumer's pending entries whose backoff (<see cref="Backoff"/> of their delivery count) has
+    /// passed. <c>XCLAIM</c> with that idle time as the minimum makes the claim atomic and counts the delivery.
+    /// </summary>
+    private async Task<int> RetryDueAsync(IDatabase db, CancellationToken ct)
+    {
+        var pending = await db.StreamPendingMessagesAsync(
+            Stream, Group, _options.BatchSize * 4, _consumer, minId: null, maxId: null,
+            minIdleTimeInMs: (long)_options.RetryBaseDelay.TotalMilliseconds);
+        var handled = 0;
+        foreach (var p in pending)
+        {
+            var backoff = (long)Backoff(p.DeliveryCount).TotalMilliseconds;
+            if (p.IdleTimeInMilliseconds < backoff)
+            {
+                continue;
+            }
+
+            var claimed = await db.StreamClaimAsync(Stream, Group, _consumer, backoff, [p.MessageId]);
+            foreach (var entry in claimed)
+            {
+                await HandleAsync(db, entry, p.DeliveryCount + 1, ct);
+            }
+
+            if (++handled >= _options.BatchSize)
+            {
+                break;
+            }
+        }
+
+        return handled;
+    }
+
+    /// <summary>Claims entries left idle by any consumer for <see cref="EmailWorkerOptions.ClaimIdleTime"/>, and handles them.</summary>
+    private async Task<int> ReclaimIdleAsync(IDatabase db, CancellationToken ct)
+    {
+        var result = await db.StreamAutoClaimAsync(
+            Stream, Group, _consumer, (long)_options.ClaimIdleTime.TotalMilliseconds, _claimCursor, _options.BatchSize);
+        _claimCursor = result.NextStartId.IsNullOrEmpty ? "0-0" : result.NextStartId;
+        var claimed = result.ClaimedEntries ?? [];
+        if (claimed.Length == 0)
+        {
+            return 0;
+        }
+
+        // XAUTOCLAIM does not say how often an entry was delivered; XPENDING over the claimed range does.
+        var counts = (await db.StreamPendingMessagesAsync(Stream, Group, claimed.Length * 2, _consumer, claimed[0].Id, claimed[^1].Id))
+            .ToDictionary(p => p.MessageId, p => (long)p.DeliveryCount);
+        foreach (var entry in claimed)
+        {
+            logger.LogInformation("Reclaimed entry {Id} left idle by another consumer.", entry.Id);
+            await HandleAsync(db, entry, counts.GetValueOrDefault(entry.Id, 1), ct);
+        }
+
+        return claimed.Length;
+    }
+
+    /// <summary>Wait before delivery number <paramref name="deliveries"/> + 1: base × 2^(deliveries-1), capped.</summary>
+    private TimeSpan Backoff(long deliveries)
+    {
+        var exponent = Math.Clamp(deliveries - 1, 0, 30);
+        var delay = _options.RetryBaseDelay * Math.Pow(2, exponent);
+        return delay < _options.RetryMaxDelay ? delay : _options.RetryMaxDelay;
+    }
+
+    private async Task HandleAsync(IDatabase db, StreamEntry entry, long deliveries, CancellationToken ct)
+    {
+        if (entry.IsNull || entry.Values is not { Length: > 0 })
+        {
+            // Deleted from the stream while pending: nothing to mail.
+            await db.StreamAcknowledgeAsync(Stream, Group, entry.Id);
+            return;
+        }
+
+        var e = RetweetEventEntry.TryRead(entry, out var poison);
+        if (e is null)
+        {
+            await DeadLetterAsync(db, entry, poison, deliveries);
+            return;
+        }
+
+        if (deliveries > _options.MaxDeliveries)
+        {
+            await DeadLetterAsync(db, entry, $"delivered {deliveries} times without success", deliveries);
+            return;
+        }
+
+        using var activity = ActivitySource.StartActivity(
+            "tweet-retweeted process", ActivityKind.Consumer,
+            ActivityContext.TryParse(e.Traceparent, null, out var parent) ? parent : default);
+        activity?.SetTag("messaging.message.id", entry.Id.ToString());
+        activity?.SetTag("chirp.event_id", e.EventId);
+
+        var recipient = await RecipientAsync(e, ct);
+        if (recipient is null || await AlreadySentAsync(e, recipient, ct))
+        {
+            await db.StreamAcknowledgeAsync(Stream, Group, entry.Id);
+            return;
+        }
+
+        var message = RetweetMail.Create(e, smtpOptions.Value.FromMailbox, recipient, time.GetUtcNow());
+        var result = await sender.SendAsync(message, ct);
+        switch (result.Outcome)
+        {
+            case SendOutcome.Accepted:
+                await RecordSentAsync(e, recipient, RetweetMail.MessageIdFor(e.EventId, recipient), ct);
+                await db.StreamAcknowledgeAsync(Stream, Group, entry.Id);
+                logger.LogInformation("Mailed the retweet event {EventId} as {MessageId}.", e.EventId, message.MessageId);
+                break;
+            case SendOutcome.Permanent:
+                await DeadLetterAsync(db, entry, $"SMTP refused the mail: {result.Detail}", deliveries);
+                break;
+            case SendOutcome.Transient when deliveries >= _options.MaxDeliveries:
+                await DeadLetterAsync(db, entry, $"SMTP still failing after {deliveries} deliveries: {result.Detail}", deliveries);
+                break;
+            default:
+                logger.LogWarning(
+                    "Could not mail the retweet event {EventId} (delivery {Deliveries}): {Detail}; retrying in {Delay}.",
+                    e.EventId, deliveries, result.Detail, Backoff(deliveries));
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The author's address when they opted in and it is verified; null when the event is to be skipped
+    /// (no settings, opted out, no or unverified address, or a retweet of one's own tweet).
+    /// </summary>
+    private async Task<string?> RecipientAsync(TweetRetweeted e, CancellationToken ct)
+    {
+        var authorId = Guid.Parse(e.TweetAuthorId);
+        if (Guid.TryParse(e.RetweetedById, out var retweeterId) && retweeterId == authorId)
+        {
+            return null;
+        }
+
+        await using var db = await databases.CreateDbContextAsync(ct);
+        var settings = await db.EmailSettings.AsNoTracking().FirstOrDefaultAsync(s => s.UserId == authorId, ct);
+        return settings is { NotifyOnRetweet: true, Verified: true, Address: { Length: > 0 } address } ? address : null;
+    }
+
+    private async Task<bool> AlreadySentAsync(TweetRetweeted e, string recipient, CancellationToken ct)
+    {
+        var eventId = Guid.Parse(e.EventId);
+        await using var db = await databases.CreateDbContextAsync(ct);
+        return await db.SentMail.AnyAsync(m => m.EventId == eventId && m.Recipient == recipient, ct);
+    }
+
+    private async Task RecordSentAsync(TweetRetweeted e, string recipient, string messageId, CancellationToken ct)
+    {
+        var eventId = Guid.Parse(e.EventId);
+        var now = time.GetUtcNow();
+        await using var db = await databases.CreateDbContextAsync(ct);
+        // A concurrent worker may have recorded the same send: keep the first row.
+        await db.Database.ExecuteSqlInterpolatedAsync(
+            $"INSERT INTO sent_mail (event_id, recipient, message_id, sent_at) VALUES ({eventId}, {recipient}, {messageId}, {now}) ON CONFLICT DO NOTHING",
+            ct);
+    }
+
+    private async Task DeadLetterAsync(IDatabase db, StreamEntry entry, string reason, long deliveries)
+    {
+        logger.LogWarning("Moving entry {Id} to {DeadStream}: {Reason}.", entry.Id, TweetRetweetedStream.DeadLetterStreamName, reason);
+        await DeadLetters.MoveAsync(db, entry, reason, deliveries, time.GetUtcNow());
+    }
+}

@@ -1,0 +1,668 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Chirp.Contracts;
+using Chirp.Federation.Schema;
+using GraphQLParser.AST;
+
+namespace Chirp.Federation.Execution;
+
+/// <summary>
+/// Runs one <see cref="QueryPlan"/> for one request: sends the fetches (each as soon as the fetches it depends on
+/// are done), merges their data into one response tree, then builds the client's response from it with null
+/// propagation (GraphQL spec section 6.4.4, "Handling Field Errors") and client error paths.
+/// </summary>
+internal sealed class PlanExecution(QueryPlan plan, ApiSchema api, ISubgraphTransport transport, JsonObject variables)
+{
+
+    private readonly JsonObject _data = [];
+    private readonly List<ErrorEntry> _errors = [];
+    private readonly Lock _gate = new();
+
+    public async Task<FederatedResult> RunAsync(CancellationToken cancellationToken)
+    {
+        var tasks = new Task[plan.Fetches.Count + 1];
+        for (var i = 0; i < plan.Fetches.Count; i++)
+        {
+            tasks[i] = RunFetchAsync(plan.Fetches[i], tasks, cancellationToken);
+        }
+
+        tasks[^1] = plan.Introspection is null ? Task.CompletedTask : RunIntrospectionAsync(plan.Introspection, cancellationToken);
+        await Task.WhenAll(tasks);
+        return Complete();
+    }
+
+    private async Task RunFetchAsync(FetchNode fetch, Task[] tasks, CancellationToken cancellationToken)
+    {
+        foreach (var dependency in fetch.DependsOn)
+        {
+            // Dependencies come earlier in the plan, so their tasks exist already.
+            await tasks[dependency.Id];
+        }
+
+        if (fetch.IsRoot)
+        {
+            await RunRootFetchAsync(fetch, cancellationToken);
+        }
+        else
+        {
+            await RunEntityFetchAsync(fetch, cancellationToken);
+        }
+    }
+
+    private async Task RunRootFetchAsync(FetchNode fetch, CancellationToken cancellationToken)
+    {
+        var response = await SendAsync(fetch, SelectVariables(fetch, null), cancellationToken);
+        lock (_gate)
+        {
+            if (response is null)
+            {
+                foreach (var key in fetch.RootKeys)
+                {
+                    AddError([key], Unavailable(fetch.Subgraph), ErrorCodes.Internal);
+                }
+
+                return;
+            }
+
+            var data = response["data"] as JsonObject;
+            var errors = response["errors"] as JsonArray;
+            if (data is not null)
+            {
+                response.Remove("data");
+                Merge(_data, data);
+            }
+
+            foreach (var error in errors?.OfType<JsonObject>() ?? [])
+            {
+                AddSubgraphError(error, [], ReadPath(error));
+            }
+
+            if (data is null && errors is not { Count: > 0 })
+            {
+                foreach (var key in fetch.RootKeys)
+                {
+                    AddError([key], $"The {fetch.Subgraph} service answered without data.", ErrorCodes.Internal);
+                }
+            }
+        }
+    }
+
+    private async Task RunEntityFetchAsync(FetchNode fetch, CancellationToken cancellationToken)
+    {
+        var representations = new JsonArray();
+        var targets = new List<List<Target>>();
+        lock (_gate)
+        {
+            var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var location in fetch.Locations)
+            {
+                Walk(_data, location, 0, [], target =>
+                {
+                    var representation = new JsonObject { ["__typename"] = location.TypeName };
+                    foreach (var (name, rawKey) in location.Fields)
+                    {
+                        if (target.Object[rawKey] is not { } value)
+                        {
+                            return; // no key, no entity to complete
+                        }
+
+                        representation[name] = value.DeepClone();
+                    }
+
+                    var text = representation.ToJsonString();
+                    if (seen.TryGetValue(text, out var index))
+                    {
+                        targets[index].Add(target);
+                    }
+                    else
+                    {
+                        seen[text] = representations.Count;
+                        representations.Add(representation);
+                        targets.Add([target]);
+                    }
+                });
+            }
+        }
+
+        if (representations.Count == 0)
+        {
+            return; // nothing to complete: no call at all
+        }
+
+        var response = await SendAsync(fetch, SelectVariables(fetch, representations), cancellationToken);
+        lock (_gate)
+        {
+            if (response is null)
+            {
+                foreach (var target in targets.SelectMany(t => t))
+                {
+                    AddError(target.Path, Unavailable(fetch.Subgraph), ErrorCodes.Internal);
+                }
+
+                return;
+            }
+
+            var entities = (response["data"] as JsonObject)?["_entities"] as JsonArray;
+            var errors = response["errors"] as JsonArray;
+            foreach (var error in errors?.OfType<JsonObject>() ?? [])
+            {
+                var path = ReadPath(error);
+                if (path is ["_entities", int index, ..] && index >= 0 && index < targets.Count)
+                {
+                    foreach (var target in targets[index])
+                    {
+                        AddSubgraphError(error, target.Path, path[2..]);
+                    }
+                }
+                else
+                {
+                    foreach (var target in targets.SelectMany(t => t))
+                    {
+                        AddSubgraphError(error, target.Path, []);
+                    }
+                }
+            }
+
+            if (entities is null || entities.Count != representations.Count)
+            {
+                if (errors is not { Count: > 0 })
+                {
+                    foreach (var target in targets.SelectMany(t => t))
+                    {
+                        AddError(target.Path, $"The {fetch.Subgraph} service gave an invalid answer.", ErrorCodes.Internal);
+                    }
+                }
+
+                return;
+            }
+
+            for (var i = 0; i < entities.Count; i++)
+            {
+                var entity = entities[i] as JsonObject;
+                var places = targets[i];
+                for (var j = 0; j < places.Count; j++)
+                {
+                    var target = places[j];
+                    if (entity is null)
+                    {
+                        // The owner does not know this entity: the object is null (and null propagation decides the rest).
+                        target.SetNull();
+                    }
+                    else
+                    {
+                        Merge(target.Object, j == places.Count - 1 ? Detach(entity) : (JsonObject)entity.DeepClone());
+                    }
+                }
+            }
+        }
+    }
+
+    private static string Unavailable(string subgraph) => $"The {subgraph} service is unavailable.";
+
+    private static JsonObject Detach(JsonObject entity)
+    {
+        entity.Parent?.AsArray().Remove(entity);
+        return entity;
+    }
+
+    private async Task RunIntrospectionAsync(FetchNode fetch, CancellationToken cancellationToken)
+    {
+        var data = await api.ExecuteIntrospectionAsync(fetch.Document, SelectVariables(fetch, null), cancellationToken);
+        lock (_gate)
+        {
+            if (data is not null)
+            {
+                Merge(_data, data);
+            }
+        }
+    }
+
+    private async Task<JsonObject?> SendAsync(FetchNode fetch, JsonObject? fetchVariables, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await transport.ExecuteAsync(fetch.Subgraph, new SubgraphRequest(fetch.Document, fetchVariables, fetch.OperationName), cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception)
+        {
+            // SubgraphUnavailableException or a transport fault: its message may name hosts, so it never reaches the client.
+            return null;
+        }
+    }
+
+    private JsonObject? SelectVariables(FetchNode fetch, JsonArray? representations)
+    {
+        if (fetch.Variables.Count == 0 && representations is null)
+        {
+            return null;
+        }
+
+        var selected = new JsonObject();
+        if (representations is not null)
+        {
+            selected[fetch.RepresentationsVariable] = representations;
+        }
+
+        foreach (var name in fetch.Variables)
+        {
+            if (variables.TryGetPropertyValue(name, out var value))
+            {
+                selected[name] = value?.DeepClone();
+            }
+        }
+
+        return selected;
+    }
+
+    /// <summary>Deep-merges <paramref name="source"/> into <paramref name="target"/>, moving its nodes.</summary>
+    private static void Merge(JsonObject target, JsonObject source)
+    {
+        var properties = source.ToList();
+        source.Clear();
+        foreach (var (key, value) in properties)
+        {
+            if (target.TryGetPropertyValue(key, out var existing))
+            {
+                if (existing is JsonObject existingObject && value is JsonObject valueObject)
+                {
+                    Merge(existingObject, valueObject);
+                    continue;
+                }
+
+                if (existing is JsonArray existingArray && value is JsonArray valueArray && existingArray.Count == valueArray.Count)
+                {
+                    MergeArrays(existingArray, valueArray);
+                    continue;
+                }
+            }
+
+            target[key] = value;
+        }
+    }
+
+    private static void MergeArrays(JsonArray target, JsonArray source)
+    {
+        for (var i = 0; i < target.Count; i++)
+        {
+            if (target[i] is JsonObject t && source[i] is JsonObject s)
+            {
+                Merge(t, s);
+            }
+            else if (target[i] is JsonArray ta && source[i] is JsonArray sa && ta.Count == sa.Count)
+            {
+                MergeArrays(ta, sa);
+            }
+        }
+    }
+
+    /// <summary>Visits the objects at <paramref name="location"/>'s path, walking through lists.</summary>
+    private static void Walk(JsonObject node, EntityLocation location, int depth, List<object> path, Action<Target> visit)
+    {
+        if (depth == location.Path.Count)
+        {
+            return;
+        }
+
+        var segment = location.Path[depth];
+        path.Add(segment.Key);
+        WalkValue(node[segment.Key], node, segment.Key, -1, location, depth, path, visit);
+        path.RemoveAt(path.Count - 1);
+    }
+
+    private static void WalkValue(JsonNode? value, JsonNode container, string? key, int index, EntityLocation location, int depth, List<object> path, Action<Target> visit)
+    {
+        switch (value)
+        {
+            case JsonArray array:
+                for (var i = 0; i < array.Count; i++)
+                {
+                    path.Add(i);
+                    WalkValue(array[i], array, null, i, location, depth, path, visit);
+                    path.RemoveAt(path.Count - 1);
+                }
+
+                break;
+            case JsonObject obj:
+                var condition = location.Path[depth].TypeCondition;
+                if (condition is not null && (obj["__typename"] as JsonValue)?.GetValue<string>() != condition)
+                {
+                    return;
+                }
+
+                if (depth == location.Path.Count - 1)
+                {
+                    visit(new Target(obj, container, key, index, [.. path]));
+                }
+                else
+                {
+                    Walk(obj, location, depth + 1, path, visit);
+                }
+
+                break;
+        }
+    }
+
+    private static List<object> ReadPath(JsonObject error)
+    {
+        var path = new List<object>();
+        if (error["path"] is JsonArray segments)
+        {
+            foreach (var segment in segments)
+            {
+                switch (segment?.GetValueKind())
+                {
+                    case JsonValueKind.String:
+                        path.Add(segment.GetValue<string>());
+                        break;
+                    case JsonValueKind.Number:
+                        path.Add(segment.GetValue<int>());
+                        break;
+                }
+            }
+        }
+
+        return path;
+    }
+
+    /// <summary>
+    /// Adds a subgraph error at <paramref name="prefix"/> + <paramref name="rest"/>, both in merged-response terms,
+    /// rewritten to the client's path: a segment the client did not ask for (an internal key field or alias) ends
+    /// the path there. Locations point at the client's field; the subgraph's own locations mean nothing to the client.
+    /// </summary>
+    private void AddSubgraphError(JsonObject error, IReadOnlyList<object> prefix, List<object> rest)
+    {
+        var path = new List<object>(prefix.Count + rest.Count);
+        OutputField? last = null;
+        ObjectShape? shape = plan.Shape;
+        Dictionary<string, ObjectShape>? selection = null;
+        foreach (var segment in prefix.Concat(rest))
+        {
+            if (segment is int i)
+            {
+                if (last is null)
+                {
+                    break;
+                }
+
+                path.Add(i);
+                continue;
+            }
+
+            var key = (string)segment;
+            if (selection is not null)
+            {
+                shape = selection.Values.FirstOrDefault(s => s.Find(key) is not null);
+            }
+
+            var field = shape?.Find(key);
+            if (field is null)
+            {
+                break;
+            }
+
+            path.Add(key);
+            last = field;
+            selection = field.Selection;
+            shape = null;
+        }
+
+        var message = error["message"] is JsonValue m && m.GetValueKind() == JsonValueKind.String ? m.GetValue<string>() : "A subgraph reported an error.";
+        var extensions = new JsonObject();
+        if (error["extensions"] is JsonObject original)
+        {
+            foreach (var (name, value) in original)
+            {
+                if (name is not ("exception" or "stacktrace" or "stackTrace" or "details" or "inner"))
+                {
+                    extensions[name] = value?.DeepClone();
+                }
+            }
+        }
+
+        if (!extensions.ContainsKey("code"))
+        {
+            extensions["code"] = ErrorCodes.Internal;
+        }
+
+        _errors.Add(new ErrorEntry(path.Count == 0 ? null : [.. path], message, last?.Location, extensions));
+    }
+
+    private void AddError(object[] path, string message, string code, (int Line, int Column)? location = null) =>
+        _errors.Add(new ErrorEntry(path, message, location ?? LocationOf(path), new JsonObject { ["code"] = code }));
+
+    private (int Line, int Column)? LocationOf(object[] path)
+    {
+        ObjectShape? shape = plan.Shape;
+        OutputField? last = null;
+        foreach (var segment in path)
+        {
+            if (segment is string key)
+            {
+                last = shape?.Find(key);
+                shape = last?.Selection?.Values.FirstOrDefault();
+            }
+        }
+
+        return last?.Location;
+    }
+
+    private FederatedResult Complete()
+    {
+        var path = new List<object>();
+        JsonObject? data = [];
+        foreach (var field in plan.Shape.Fields)
+        {
+            if (!CompleteField(field, plan.Shape, _data, path, out var value))
+            {
+                data = null;
+                break;
+            }
+
+            data.Add(field.ResponseKey, value);
+        }
+
+        JsonArray? errors = null;
+        if (_errors.Count > 0)
+        {
+            errors = [.. _errors.Select(e => (JsonNode)e.ToJson())];
+        }
+
+        return new FederatedResult { HasData = true, Data = data, Errors = errors };
+    }
+
+    /// <returns>False when the field is null in a non-null position, so the parent must become null.</returns>
+    private bool CompleteField(OutputField field, ObjectShape shape, JsonObject raw, List<object> path, out JsonNode? value)
+    {
+        path.Add(field.ResponseKey);
+        try
+        {
+            if (field.IsTypename)
+            {
+                value = JsonValue.Create(shape.TypeName);
+                return true;
+            }
+
+            if (field.Denied is { } denied)
+            {
+                value = null;
+                AddError([.. path], denied.Message, denied.Code, field.Location);
+                return field.Type is not GraphQLNonNullType;
+            }
+
+            raw.TryGetPropertyValue(field.ResponseKey, out var rawValue);
+            if (field.IsOpaque)
+            {
+                value = rawValue?.DeepClone();
+                return value is not null || field.Type is not GraphQLNonNullType;
+            }
+
+            return CompleteValue(field, field.Type!, rawValue, path, out value);
+        }
+        finally
+        {
+            path.RemoveAt(path.Count - 1);
+        }
+    }
+
+    private bool CompleteValue(OutputField field, GraphQLType type, JsonNode? raw, List<object> path, out JsonNode? value)
+    {
+        if (type is GraphQLNonNullType nonNull)
+        {
+            if (!CompleteValue(field, nonNull.Type, raw, path, out value))
+            {
+                return false;
+            }
+
+            if (value is null)
+            {
+                AddNullError(field, path);
+                return false;
+            }
+
+            return true;
+        }
+
+        value = null;
+        if (raw is null)
+        {
+            return true;
+        }
+
+        if (type is GraphQLListType list)
+        {
+            if (raw is not JsonArray items)
+            {
+                return true;
+            }
+
+            var result = new JsonArray();
+            for (var i = 0; i < items.Count; i++)
+            {
+                path.Add(i);
+                var ok = CompleteValue(field, list.Type, items[i], path, out var item);
+                path.RemoveAt(path.Count - 1);
+                if (!ok)
+                {
+                    return true; // an item that must not be null is: the list is null
+                }
+
+                result.Add(item);
+            }
+
+            value = result;
+            return true;
+        }
+
+        if (field.Selection is null)
+        {
+            value = raw is JsonValue leaf && leaf.TryGetValue<JsonElement>(out var element) ? JsonValue.Create(element) : raw.DeepClone();
+            return true;
+        }
+
+        if (raw is not JsonObject obj)
+        {
+            return true;
+        }
+
+        ObjectShape? shape;
+        if (field.IsAbstract)
+        {
+            var typeName = (obj["__typename"] as JsonValue)?.GetValue<string>();
+            shape = typeName is null ? null : field.Selection.GetValueOrDefault(typeName);
+        }
+        else
+        {
+            shape = field.Selection.Values.FirstOrDefault();
+        }
+
+        if (shape is null)
+        {
+            return true;
+        }
+
+        var completed = new JsonObject();
+        foreach (var child in shape.Fields)
+        {
+            if (!CompleteField(child, shape, obj, path, out var childValue))
+            {
+                return true; // a non-null child is null: this object is null
+            }
+
+            completed.Add(child.ResponseKey, childValue);
+        }
+
+        value = completed;
+        return true;
+    }
+
+    /// <summary>
+    /// Reports a null in a non-null position, unless an error at this place, above it or below it explains the
+    /// null already (one error per failure, GraphQL spec section 6.4.4).
+    /// </summary>
+    private void AddNullError(OutputField field, List<object> path)
+    {
+        foreach (var error in _errors)
+        {
+            if (error.Path is { } errorPath && Related(errorPath, path))
+            {
+                return;
+            }
+        }
+
+        AddError([.. path], $"Cannot return null for non-nullable field {field.ParentType}.{field.FieldName}.", ErrorCodes.Internal, field.Location);
+    }
+
+    private static bool Related(object[] a, List<object> b)
+    {
+        var n = Math.Min(a.Length, b.Count);
+        for (var i = 0; i < n; i++)
+        {
+            if (!a[i].Equals(b[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>An entity object in the merged response and the place that holds it.</summary>
+    private sealed record Target(JsonObject Object, JsonNode Container, string? Key, int Index, object[] Path)
+    {
+        public void SetNull()
+        {
+            if (Container is JsonObject obj)
+            {
+                obj[Key!] = null;
+            }
+            else
+            {
+                ((JsonArray)Container)[Index] = null;
+            }
+        }
+    }
+
+    private sealed record ErrorEntry(object[]? Path, string Message, (int Line, int Column)? Location, JsonObject Extensions)
+    {
+        public JsonObject ToJson()
+        {
+            var json = new JsonObject { ["message"] = Message };
+            if (Location is { } location)
+            {
+                json["locations"] = new JsonArray(new JsonObject { ["line"] = location.Line, ["column"] = location.Column });
+            }
+
+            if (Path is not null)
+            {
+                json["path"] = new JsonArray([.. Path.Select(p => p is int i ? JsonValue.Create(i) : (JsonNode)JsonValue.Create((string)p))]);
+            }
+
+            json["extensions"] = Extensions;
+            return json;
+        }
+    }
+}

@@ -1,0 +1,243 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json.Nodes;
+using Chirp.Contracts;
+using Chirp.Federation.Execution;
+using Chirp.Federation.Planning;
+using Chirp.Federation.Schema;
+using Chirp.Federation.Validation;
+using GraphQLParser.AST;
+
+namespace Chirp.Federation;
+
+/// <summary>
+/// Runs client operations against the subgraphs of a <see cref="Supergraph"/>: selects the operation, validates
+/// the document (GraphQL spec section 5), coerces variables (section 6.1.2), plans the subgraph fetches and runs
+/// them. One instance serves the whole application; it caches validation results and plans by query text and
+/// operation name.
+/// </summary>
+public sealed class FederatedExecutor
+{
+    private const int MaxCachedOperations = 2000;
+
+    private readonly Supergraph _supergraph;
+    private readonly AuthRequirement[] _requirements;
+    private readonly ConcurrentDictionary<(string Query, string? OperationName), OperationEntry> _operations = new();
+
+    public FederatedExecutor(Supergraph supergraph)
+    {
+        _supergraph = supergraph ?? throw new ArgumentNullException(nameof(supergraph));
+        _requirements = [.. supergraph.Types.Values
+            .SelectMany(t => t.Fields.Values)
+            .Select(f => f.Auth)
+            .OfType<AuthRequirement>()
+            .DistinctBy(a => a.Id)];
+    }
+
+    /// <summary>Runs one query or mutation.</summary>
+    /// <returns>
+    /// The response. Request errors (invalid document, bad variables, unknown operation) come back as a
+    /// <see cref="FederatedResult.Failure"/> without data; subgraph failures as field errors with null data where
+    /// they struck. Throws only <see cref="OperationCanceledException"/>.
+    /// </returns>
+    public async Task<FederatedResult> ExecuteAsync(FederatedRequest request, ISubgraphTransport transport, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(transport);
+        var operation = SelectOperation(request.Document, request.OperationName);
+        if (operation is null)
+        {
+            var message = request.OperationName is null
+                ? "The document holds several operations; say which one to run with operationName."
+                : $"The document has no operation named '{request.OperationName}'.";
+            return Refuse(FederatedFailure.OperationNotFound, [Error(message, RequestErrorCodes.OperationNotFound)]);
+        }
+
+        var entry = await GetEntryAsync(request.Query, request.OperationName, request.Document, operation);
+        if (entry.ValidationErrors.Count > 0)
+        {
+            return Refuse(FederatedFailure.ValidationFailed, [.. entry.ValidationErrors.Select(e => e.DeepClone())]);
+        }
+
+        if (operation.Operation == OperationType.Subscription)
+        {
+            return Refuse(FederatedFailure.None, [Error("Subscriptions run over WebSocket (graphql-transport-ws) or server-sent events.", ErrorCodes.BadUserInput)]);
+        }
+
+        var coercionErrors = new List<JsonObject>();
+        var variables = VariableCoercion.Coerce(_supergraph, operation, request.Variables, entry.Lines, coercionErrors);
+        if (coercionErrors.Count > 0)
+        {
+            return Refuse(FederatedFailure.VariablesInvalid, [.. coercionErrors]);
+        }
+
+        QueryPlan plan;
+        try
+        {
+            plan = GetPlan(entry, request.Caller, variables);
+        }
+        catch (QueryPlanningException)
+        {
+            return new FederatedResult
+            {
+                HasData = true,
+                Data = null,
+                Errors = [Error("The gateway cannot split this operation over its services.", ErrorCodes.Internal)],
+            };
+        }
+
+        return await new PlanExecution(plan, _supergraph.Api, transport, variables).RunAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The plan for <paramref name="operationName"/> in <paramref name="document"/> as a caller who may see every field
+    /// would get it, with <c>@skip</c>/<c>@include</c> decided by variable defaults (false without one). The document
+    /// is assumed valid.
+    /// </summary>
+    /// <exception cref="ArgumentException">No operation matches <paramref name="operationName"/>.</exception>
+    public QueryPlan Plan(GraphQLDocument document, string? operationName) => Plan(document, operationName, null, null);
+
+    /// <summary>The plan for one caller and set of variable values (coerced), as <see cref="ExecuteAsync"/> would use it.</summary>
+    /// <exception cref="ArgumentException">No operation matches <paramref name="operationName"/>.</exception>
+    public QueryPlan Plan(GraphQLDocument document, string? operationName, CallerContext? caller, JsonObject? variables)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        var operation = SelectOperation(document, operationName)
+            ?? throw new ArgumentException($"The document has no operation '{operationName}'.", nameof(operationName));
+        var coerced = variables ?? DefaultsOf(operation);
+        var conditions = ConditionVariables(document).ToDictionary(n => n, n => coerced[n] is JsonValue v && v.TryGetValue<bool>(out var b) && b);
+        return new QueryPlanner(_supergraph, document, operation, conditions, caller is null ? _ => null : a => a.Check(caller)).Plan();
+    }
+
+    private QueryPlan GetPlan(OperationEntry entry, CallerContext caller, JsonObject variables)
+    {
+        var key = new StringBuilder(_requirements.Length + entry.Conditions.Count + 1);
+        foreach (var requirement in _requirements)
+        {
+            key.Append(requirement.Check(caller)?.Code[0] ?? '+');
+        }
+
+        key.Append('|');
+        var conditions = new Dictionary<string, bool>(StringComparer.Ordinal);
+        foreach (var name in entry.Conditions)
+        {
+            var value = variables[name] is JsonValue v && v.TryGetValue<bool>(out var b) && b;
+            conditions[name] = value;
+            key.Append(value ? '1' : '0');
+        }
+
+        return entry.Plans.GetOrAdd(key.ToString(), _ =>
+            new QueryPlanner(_supergraph, entry.Document, entry.Operation, conditions, a => a.Check(caller)).Plan());
+    }
+
+    private async Task<OperationEntry> GetEntryAsync(string query, string? operationName, GraphQLDocument document, GraphQLOperationDefinition operation)
+    {
+        if (_operations.TryGetValue((query, operationName), out var entry))
+        {
+            return entry;
+        }
+
+        var errors = await _supergraph.Api.ValidateAsync(document, operation);
+        entry = new OperationEntry(document, operation, errors, [.. ConditionVariables(document)], new SourceLines(document));
+        if (_operations.Count >= MaxCachedOperations)
+        {
+            // A crude bound: clients that send ever-new documents must not grow the cache without limit.
+            _operations.Clear();
+        }
+
+        return _operations.GetOrAdd((query, operationName), entry);
+    }
+
+    private static GraphQLOperationDefinition? SelectOperation(GraphQLDocument document, string? operationName)
+    {
+        GraphQLOperationDefinition? found = null;
+        foreach (var operation in document.Definitions.OfType<GraphQLOperationDefinition>())
+        {
+            if (operationName is null)
+            {
+                if (found is not null)
+                {
+                    return null;
+                }
+
+                found = operation;
+            }
+            else if (operation.Name?.StringValue == operationName)
+            {
+                return operation;
+            }
+        }
+
+        return found;
+    }
+
+    private static JsonObject DefaultsOf(GraphQLOperationDefinition operation)
+    {
+        var defaults = new JsonObject();
+        foreach (var definition in operation.Variables?.Items ?? [])
+        {
+            if (definition.DefaultValue is not null)
+            {
+                defaults[definition.Variable.Name.StringValue] = VariableCoercion.FromLiteral(definition.DefaultValue);
+            }
+        }
+
+        return defaults;
+    }
+
+    /// <summary>The variables that <c>@skip(if:)</c> and <c>@include(if:)</c> read anywhere in the document.</summary>
+    private static HashSet<string> ConditionVariables(GraphQLDocument document)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var definition in document.Definitions)
+        {
+            switch (definition)
+            {
+                case GraphQLOperationDefinition operation:
+                    Scan(operation.SelectionSet);
+                    break;
+                case GraphQLFragmentDefinition fragment:
+                    Scan(fragment.SelectionSet);
+                    break;
+            }
+        }
+
+        return names;
+
+        void Scan(GraphQLSelectionSet? set)
+        {
+            foreach (var selection in set?.Selections ?? [])
+            {
+                if (selection is IHasDirectivesNode { Directives: { } directives })
+                {
+                    foreach (var directive in directives.Items)
+                    {
+                        if (directive.Name.StringValue is "skip" or "include"
+                            && directive.Arguments?.Items.FirstOrDefault()?.Value is GraphQLVariable variable)
+                        {
+                            names.Add(variable.Name.StringValue);
+                        }
+                    }
+                }
+
+                Scan((selection as IHasSelectionSetNode)?.SelectionSet);
+            }
+        }
+    }
+
+    private static FederatedResult Refuse(FederatedFailure failure, List<JsonNode> errors) =>
+        new() { Failure = failure, HasData = false, Errors = [.. errors] };
+
+    private static JsonObject Error(string message, string code) =>
+        new() { ["message"] = message, ["extensions"] = new JsonObject { ["code"] = code } };
+
+    private sealed record OperationEntry(
+        GraphQLDocument Document,
+        GraphQLOperationDefinition Operation,
+        List<JsonObject> ValidationErrors,
+        List<string> Conditions,
+        SourceLines Lines)
+    {
+        public ConcurrentDictionary<string, QueryPlan> Plans { get; } = new(StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,28 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Chirp.Tweets.Events;
+
+/// <summary>Tuning of <see cref="OutboxRelay"/> (configuration section <c>Outbox</c>).</summary>
+public sealed class OutboxRelayOptions
+{
+    public const string SectionName = "Outbox";
+
+    /// <summary>Runs the relay in this process. Every replica may run one: they share rows through <c>SKIP LOCKED</c>.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>How often to look for due rows when no commit signalled one (catches other replicas' rows and retries).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Most rows claimed in one transaction.</summary>
+    [Range(1, 1000)]
+    public int BatchSize { get; set; } = 50;
+
+    /// <summary>Delay before the first retry after Redis refused a row; doubles with each attempt up to <see cref="MaxRetryDelay"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan FirstRetryDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Longest delay between retries of one row.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
+}

@@ -1,0 +1,132 @@
+using System.ComponentModel.DataAnnotations;
+using Chirp.GraphQL.AspNetCore;
+using Chirp.Hosting;
+using Chirp.Tweets.Data;
+using Chirp.Tweets.Events;
+using Chirp.Tweets.Schema;
+using GraphQL;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Chirp.Tweets;
+
+/// <summary>Connection strings of the tweets subgraph (section <c>ConnectionStrings</c>).</summary>
+public sealed class TweetsConnectionStrings
+{
+    public const string SectionName = "ConnectionStrings";
+
+    /// <summary><c>ConnectionStrings:Tweets</c>: Npgsql connection string of the tweets database.</summary>
+    [Required]
+    public string Tweets { get; set; } = "";
+
+    /// <summary><c>ConnectionStrings:Redis</c>: StackExchange.Redis configuration string.</summary>
+    [Required]
+    public string Redis { get; set; } = "";
+}
+
+/// <summary>
+/// The tweets subgraph: tweets and retweets (PostgreSQL), the <c>TweetRetweeted</c> outbox and its relay to Redis,
+/// and the <c>tweetRetweeted</c> subscription (DESIGN.md sections 1, 3 and 5).
+/// </summary>
+public static class TweetsSubgraph
+{
+    /// <summary>OpenTelemetry service and activity source name.</summary>
+    public const string ServiceName = "Chirp.Tweets";
+
+    /// <summary>The subcommands: <c>migrate</c> applies the EF Core migrations to <c>ConnectionStrings:Tweets</c>.</summary>
+    public static IReadOnlyDictionary<string, ServiceCommand> Commands { get; } = new Dictionary<string, ServiceCommand>
+    {
+        ["migrate"] = MigrateAsync,
+    };
+
+    /// <summary>
+    /// Registers everything the subgraph needs. Reads <c>ConnectionStrings:Tweets</c>, <c>ConnectionStrings:Redis</c>,
+    /// <c>IdentityAssertion:Keys:*</c> and optionally <c>Outbox:*</c> (<see cref="OutboxRelayOptions"/>); the app fails
+    /// to start when a required one is missing. Nothing here touches the database or needs Redis to be up.
+    /// </summary>
+    public static WebApplicationBuilder AddTweetsSubgraph(this WebApplicationBuilder builder)
+    {
+        TweetText.EnsureNormalizationWorks();
+        builder.AddChirpServiceDefaults(ServiceName);
+        builder.AddChirpIdentityAssertions();
+        var services = builder.Services;
+
+        services.AddOptions<TweetsConnectionStrings>().BindConfiguration(TweetsConnectionStrings.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<OutboxRelayOptions>().BindConfiguration(OutboxRelayOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+
+        // Data
+        services.AddDbContextFactory<TweetsDbContext>((sp, options) =>
+            options.UseNpgsql(sp.GetRequiredService<IOptions<TweetsConnectionStrings>>().Value.Tweets));
+        services.AddSingleton<TweetStore>();
+        services.AddHealthChecks().AddCheck<TweetsDatabaseHealthCheck>("tweets-db", tags: [HostingExtensions.ReadyTag]);
+
+        // Events: Redis is optional at start (abortConnect=false) and never needed for readiness.
+        services.AddSingleton<IConnectionMultiplexer>(sp =>
+        {
+            var options = ConfigurationOptions.Parse(sp.GetRequiredService<IOptions<TweetsConnectionStrings>>().Value.Redis);
+            options.AbortOnConnectFail = false;
+            return ConnectionMultiplexer.Connect(options);
+        });
+        services.AddSingleton<OutboxSignal>();
+        services.AddHostedService<OutboxRelay>();
+        services.AddSingleton<RetweetFeed>();
+        services.AddHostedService(sp => sp.GetRequiredService<RetweetFeed>());
+
+        // GraphQL
+        services.AddScoped<TweetsByIdDataLoader>();
+        services.AddScoped<RetweetCountsByTweetIdDataLoader>();
+        services.AddGraphQL(b => b
+            .AddSchema<TweetsSchema>()
+            .AddSystemTextJson()
+            .AddFederation("2.5", link =>
+            {
+                link.Imports.Clear();
+                link.Imports["@key"] = "@key";
+                link.Imports["@" + AccessDirectives.Authenticated] = "@" + AccessDirectives.Authenticated;
+                link.Imports["@" + AccessDirectives.RequiresScopes] = "@" + AccessDirectives.RequiresScopes;
+            })
+            .AddGraphTypes(typeof(TweetsSchema).Assembly)
+            .AddErrorInfoProvider(o =>
+            {
+                o.ExposeCodes = false;
+                o.ExposeExceptionDetails = false;
+            })
+            .AddUnhandledExceptionHandler(GraphQLErrorHandling.OnUnhandledException));
+        services.AddGraphQLNetExecutor<TweetsSchema>();
+        return builder;
+    }
+
+    /// <summary>Identity assertions, health probes and <c>GET/POST /graphql</c>.</summary>
+    public static WebApplication MapTweetsSubgraph(this WebApplication app)
+    {
+        app.UseChirpIdentityAssertions();
+        app.MapChirpHealth();
+        app.MapGraphQLHttp("/graphql");
+        return app;
+    }
+
+    /// <summary>Applies pending EF Core migrations (<c>Data/Migrations</c>); returns 0, or 1 when the database refuses.</summary>
+    public static async Task<int> MigrateAsync(IServiceProvider services, string[] args, CancellationToken cancellationToken)
+    {
+        var contexts = services.GetRequiredService<IDbContextFactory<TweetsDbContext>>();
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await db.Database.MigrateAsync(cancellationToken);
+        return 0;
+    }
+}
+
+/// <summary>Ready when the tweets database answers.</summary>
+internal sealed class TweetsDatabaseHealthCheck(IDbContextFactory<TweetsDbContext> contexts) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await db.Database.CanConnectAsync(cancellationToken)
+            ? HealthCheckResult.Healthy()
+            : HealthCheckResult.Unhealthy("The tweets database does not answer.");
+    }
+}

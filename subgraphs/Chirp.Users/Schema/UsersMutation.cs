@@ -1,0 +1,43 @@
+using Chirp.Contracts;
+using Chirp.Hosting;
+using Chirp.Users.Data;
+using GraphQL;
+using GraphQL.Types;
+
+namespace Chirp.Users.Schema;
+
+/// <summary>
+/// <c>type Mutation { signUp(input: SignUpInput!): SignUpPayload!  updateProfile(input: UpdateProfileInput!): UpdateProfilePayload! @authenticated }</c>.
+/// <c>signUp</c> answers BAD_USER_INPUT for a bad handle, display name or password and CONFLICT for a taken handle;
+/// <c>updateProfile</c> changes the caller's display name (BAD_USER_INPUT for a bad one, UNAUTHENTICATED without an
+/// identity). Broken rules become errors with <c>extensions.code</c> (see <see cref="UserAccountException"/>).
+/// </summary>
+public sealed class UsersMutation : ObjectGraphType
+{
+    public UsersMutation()
+    {
+        Name = "Mutation";
+
+        Field<NonNullGraphType<SignUpPayloadGraphType>>("signUp")
+            .Argument<NonNullGraphType<SignUpInputGraphType>>("input")
+            .ResolveAsync(async context =>
+            {
+                var input = context.GetArgument<SignUpInput>("input");
+                var user = await context.RequestServices!.GetRequiredService<UserAccounts>()
+                    .SignUpAsync(input.Handle, input.DisplayName, input.Password, context.CancellationToken);
+                return new SignUpPayload(user);
+            });
+
+        Field<NonNullGraphType<UpdateProfilePayloadGraphType>>("updateProfile")
+            .ApplyDirective(ChirpDirectives.Authenticated)
+            .Argument<NonNullGraphType<UpdateProfileInputGraphType>>("input")
+            .ResolveAsync(async context =>
+            {
+                var userId = context.User?.GetUserId() ?? throw new UserAccountException(ErrorCodes.Unauthenticated, "Sign in to change your profile.");
+                var input = context.GetArgument<UpdateProfileInput>("input");
+                var user = await context.RequestServices!.GetRequiredService<UserAccounts>()
+                    .UpdateProfileAsync(userId, input.DisplayName, context.CancellationToken);
+                return new UpdateProfilePayload(user);
+            });
+    }
+}

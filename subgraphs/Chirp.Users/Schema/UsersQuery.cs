@@ -1,0 +1,40 @@
+using Chirp.Hosting;
+using Chirp.Users.Data;
+using GraphQL;
+using GraphQL.DataLoader;
+using GraphQL.Types;
+
+namespace Chirp.Users.Schema;
+
+/// <summary>
+/// <c>type Query { me: User @authenticated  user(id: ID!): User  userByHandle(handle: String!): User }</c>.
+/// <c>me</c> is the caller's own account (UNAUTHENTICATED without an identity); <c>user</c> and <c>userByHandle</c>
+/// answer null, without an error, for an unknown user and for text that cannot be an id or a handle. Handles match
+/// in any letter case. Descriptions stay out of the SDL so that it equals <c>schema/users.graphql</c>.
+/// </summary>
+public sealed class UsersQuery : ObjectGraphType
+{
+    public UsersQuery()
+    {
+        Name = "Query";
+
+        Field<UserGraphType>("me")
+            .ApplyDirective(ChirpDirectives.Authenticated)
+            .Resolve(context => LoadById(context, context.User?.GetUserId()));
+
+        Field<UserGraphType>("user")
+            .Argument<NonNullGraphType<IdGraphType>>("id")
+            .Resolve(context => LoadById(context, context.GetArgument<string>("id")));
+
+        Field<UserGraphType>("userByHandle")
+            .Argument<NonNullGraphType<StringGraphType>>("handle")
+            .ResolveAsync(async context => await context.RequestServices!.GetRequiredService<UserAccounts>()
+                .FindByHandleAsync(context.GetArgument<string>("handle"), context.CancellationToken));
+    }
+
+    /// <summary>A batched lookup by id; null for an id that is not a UUID, without asking the database.</summary>
+    internal static IDataLoaderResult<User?> LoadById(IResolveFieldContext context, string? id) =>
+        UserRules.TryParseId(id, out var guid)
+            ? context.RequestServices!.GetRequiredService<UsersByIdDataLoader>().Load(guid)
+            : UsersByIdDataLoader.NoUser;
+}

@@ -1,0 +1,110 @@
+using Chirp.Contracts;
+using Chirp.GraphQL.AspNetCore;
+using Chirp.Hosting;
+using Chirp.Users.Data;
+using Chirp.Users.Schema;
+using GraphQL;
+using GraphQL.Execution;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Chirp.Users;
+
+/// <summary>
+/// The users subgraph: accounts (id, handle, display name, password hash) in PostgreSQL, served as an Apollo
+/// Federation 2.5 subgraph at <c>/graphql</c>, plus the gateway's password check at
+/// <see cref="InternalRoutes.CredentialsVerify"/>.
+/// Configuration: <c>ConnectionStrings:Users</c>, <c>IdentityAssertion:Keys:&lt;kid&gt;</c>.
+/// </summary>
+public static class UsersSubgraph
+{
+    /// <summary>The service name in traces and logs.</summary>
+    public const string ServiceName = "Chirp.Users";
+
+    /// <summary>
+    /// The chores the binary runs instead of serving: <c>migrate</c> applies the EF Core migrations in
+    /// <c>Data/Migrations</c> (the only place where the schema changes; requests never migrate).
+    /// </summary>
+    public static IReadOnlyDictionary<string, ServiceCommand> Commands { get; } =
+        new Dictionary<string, ServiceCommand>(StringComparer.Ordinal) { ["migrate"] = MigrateAsync }.AsReadOnly();
+
+    /// <summary>Registers the subgraph's services. Fails at start when <c>ConnectionStrings:Users</c> or the assertion keys are missing.</summary>
+    public static WebApplicationBuilder AddUsersSubgraph(this WebApplicationBuilder builder)
+    {
+        builder.AddChirpServiceDefaults(ServiceName);
+        builder.AddChirpIdentityAssertions();
+        var services = builder.Services;
+
+        services.AddOptions<UsersDatabaseOptions>()
+            .Configure<IConfiguration>((o, configuration) => o.ConnectionString = configuration[UsersDatabaseOptions.ConfigurationKey])
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddPooledDbContextFactory<UsersDbContext>((sp, options) =>
+            options.UseNpgsql(sp.GetRequiredService<IOptions<UsersDatabaseOptions>>().Value.ConnectionString));
+        services.AddHealthChecks().AddCheck<UsersDatabaseHealthCheck>("users-database", tags: [HostingExtensions.ReadyTag]);
+
+        services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
+        services.AddSingleton<UserAccounts>();
+        services.AddScoped<UsersByIdDataLoader>();
+
+        services.AddGraphQL(graphql => graphql
+            .AddSchema<UsersSchema>()
+            .AddGraphTypes(typeof(UsersSchema).Assembly)
+            .AddSystemTextJson()
+            .AddFederation("2.5", link =>
+            {
+                // The imports of schema/users.graphql; other federation names stay namespaced (federation__...).
+                link.Imports.Clear();
+                link.Imports.Add("@key", "@key");
+                link.Imports.Add("@authenticated", "@authenticated");
+            })
+            .UseMiddleware<DirectiveAuthorizationMiddleware>()
+            .AddErrorInfoProvider(o =>
+            {
+                o.ExposeCodes = false;
+                o.ExposeData = false;
+                o.ExposeExceptionDetails = false;
+            })
+            .AddUnhandledExceptionHandler(HandleUnhandledException));
+        services.AddGraphQLNetExecutor<UsersSchema>();
+        return builder;
+    }
+
+    /// <summary>Maps <c>/graphql</c>, the credentials check and the health probes, behind the identity assertion check.</summary>
+    public static WebApplication MapUsersSubgraph(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseChirpIdentityAssertions();
+        app.MapChirpHealth();
+        app.MapGraphQLHttp("/graphql");
+        app.MapCredentialsEndpoint();
+        return app;
+    }
+
+    /// <summary>Applies the pending migrations of the users database. Returns 0.</summary>
+    public static async Task<int> MigrateAsync(IServiceProvider services, string[] args, CancellationToken cancellationToken)
+    {
+        var factory = services.GetRequiredService<IDbContextFactory<UsersDbContext>>();
+        await using var db = await factory.CreateDbContextAsync(cancellationToken);
+        await db.Database.MigrateAsync(cancellationToken);
+        return 0;
+    }
+
+    /// <summary>
+    /// A broken account rule becomes a GraphQL error with its <c>extensions.code</c>; anything else is logged and
+    /// becomes <see cref="ErrorCodes.Internal"/> with a generic message, so no exception text reaches clients.
+    /// </summary>
+    private static void HandleUnhandledException(UnhandledExceptionContext context)
+    {
+        if (context.OriginalException is UserAccountException rule)
+        {
+            context.Exception = new ExecutionError(rule.Message) { Code = rule.Code };
+            return;
+        }
+
+        var logger = context.ExecutionOptions.RequestServices?.GetService<ILogger<UsersSchema>>();
+        logger?.LogError(context.OriginalException, "GraphQL field {Field} failed", context.FieldContext?.FieldDefinition.Name ?? "(document)");
+        context.Exception = new ExecutionError("An internal error occurred.") { Code = ErrorCodes.Internal };
+    }
+}

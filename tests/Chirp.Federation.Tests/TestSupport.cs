@@ -1,0 +1,109 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using GraphQLParser;
+
+namespace Chirp.Federation.Tests;
+
+/// <summary>The checked-in supergraph, read once from the repository.</summary>
+internal static class TestSupergraph
+{
+    private static readonly Lazy<Supergraph> Instance = new(() => Supergraph.Parse(File.ReadAllText(Path.Combine(RepositoryRoot(), "schema", "supergraph.graphql"))));
+
+    public static Supergraph Value => Instance.Value;
+
+    public static string RepositoryRoot()
+    {
+        var directory = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(directory, "Chirp.sln")))
+        {
+            directory = Path.GetDirectoryName(directory) ?? throw new InvalidOperationException("Chirp.sln not found above " + AppContext.BaseDirectory);
+        }
+
+        return directory;
+    }
+}
+
+/// <summary>A subgraph transport that answers from a script and records every request.</summary>
+internal sealed class ScriptedTransport : ISubgraphTransport
+{
+    private readonly Dictionary<string, Func<SubgraphRequest, JsonObject>> _handlers = new(StringComparer.Ordinal);
+
+    public ConcurrentQueue<(string Subgraph, SubgraphRequest Request)> Requests { get; } = new();
+
+    public IEnumerable<SubgraphRequest> RequestsTo(string subgraph) => Requests.Where(r => r.Subgraph == subgraph).Select(r => r.Request);
+
+    /// <summary>Answers every request to <paramref name="subgraph"/> with <paramref name="handler"/>.</summary>
+    public ScriptedTransport On(string subgraph, Func<SubgraphRequest, JsonObject> handler)
+    {
+        _handlers[subgraph] = handler;
+        return this;
+    }
+
+    /// <summary>Answers every request to <paramref name="subgraph"/> with the same JSON.</summary>
+    public ScriptedTransport On(string subgraph, string response) => On(subgraph, _ => JsonNode.Parse(response)!.AsObject());
+
+    /// <summary>
+    /// Answers <c>_entities</c> requests to <paramref name="subgraph"/>: each representation's <c>id</c> is looked up in
+    /// <paramref name="entities"/> (missing means null), the rest of the request is answered by <paramref name="other"/>.
+    /// </summary>
+    public ScriptedTransport OnEntities(string subgraph, IReadOnlyDictionary<string, string> entities, Func<SubgraphRequest, JsonObject>? other = null) =>
+        On(subgraph, request =>
+        {
+            if (request.Variables?["representations"] is not JsonArray representations)
+            {
+                return other?.Invoke(request) ?? throw new InvalidOperationException("Unexpected request: " + request.Query);
+            }
+
+            var results = new JsonArray();
+            foreach (var representation in representations)
+            {
+                var id = representation!["id"]!.GetValue<string>();
+                results.Add(entities.TryGetValue(id, out var json) ? JsonNode.Parse(json) : null);
+            }
+
+            return new JsonObject { ["data"] = new JsonObject { ["_entities"] = results } };
+        });
+
+    /// <summary>Makes <paramref name="subgraph"/> unreachable.</summary>
+    public ScriptedTransport Down(string subgraph) => On(subgraph, _ =>
+        throw new SubgraphUnavailableException(subgraph, $"Connection refused (http://10.1.2.3:5001/graphql) at Chirp.Gateway.Something()"));
+
+    public Task<JsonObject> ExecuteAsync(string subgraphName, SubgraphRequest request, CancellationToken cancellationToken)
+    {
+        Requests.Enqueue((subgraphName, request));
+        if (!_handlers.TryGetValue(subgraphName, out var handler))
+        {
+            throw new InvalidOperationException($"No script for the {subgraphName} subgraph; it got: {request.Query}");
+        }
+
+        return Task.FromResult(handler(request));
+    }
+}
+
+/// <summary>Runs operations through a <see cref="FederatedExecutor"/> over the checked-in supergraph.</summary>
+internal static class Run
+{
+    public static readonly CallerContext Alice = new(true, new HashSet<string> { "tweets:write", "email:manage" });
+
+    public static readonly CallerContext NoScopes = new(true, new HashSet<string>());
+
+    public static Task<FederatedResult> Async(
+        ScriptedTransport transport,
+        string query,
+        string? variables = null,
+        CallerContext? caller = null,
+        string? operationName = null,
+        FederatedExecutor? executor = null)
+    {
+        executor ??= new FederatedExecutor(TestSupergraph.Value);
+        var document = Parser.Parse(query, new ParserOptions { Ignore = IgnoreOptions.Comments });
+        var request = new FederatedRequest(document, query, operationName, variables is null ? null : JsonNode.Parse(variables)!.AsObject(), caller ?? Alice);
+        return executor.ExecuteAsync(request, transport, CancellationToken.None);
+    }
+
+    public static QueryPlan Plan(string query, string? operationName = null) =>
+        new FederatedExecutor(TestSupergraph.Value).Plan(Parser.Parse(query), operationName);
+
+    /// <summary>JSON text without whitespace, for exact comparisons.</summary>
+    public static string Json(string json) => JsonNode.Parse(json)!.ToJsonString();
+}
