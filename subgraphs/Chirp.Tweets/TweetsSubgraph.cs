@@ -8,7 +8,6 @@ using GraphQL;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 
 namespace Chirp.Tweets;
 
@@ -65,12 +64,7 @@ public static class TweetsSubgraph
         services.AddHealthChecks().AddCheck<TweetsDatabaseHealthCheck>("tweets-db", tags: [HostingExtensions.ReadyTag]);
 
         // Events: Redis is optional at start (abortConnect=false) and never needed for readiness.
-        services.AddSingleton<IConnectionMultiplexer>(sp =>
-        {
-            var options = ConfigurationOptions.Parse(sp.GetRequiredService<IOptions<TweetsConnectionStrings>>().Value.Redis);
-            options.AbortOnConnectFail = false;
-            return ConnectionMultiplexer.Connect(options);
-        });
+        services.AddSingleton<RedisConnection>();
         services.AddSingleton<OutboxSignal>();
         services.AddHostedService<OutboxRelay>();
         services.AddSingleton<RetweetFeed>();

@@ -150,11 +150,20 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
         await h.AddEventAsync(EmailWorkerHarness.NewEvent(alice));
         var dead = await h.WaitForDeadLetterAsync();
 
-        Assert.Equal(1, await DeadLetters.ReplayAsync(h.Db, dead.Id.ToString()));
+        var command = EmailWorkerService.Commands["dead-letters"];
+        Assert.Equal(0, await command(h.Worker!.Services, ["list"], CancellationToken.None));
+        Assert.Equal(1, await command(h.Worker.Services, ["replay", "1-1"], CancellationToken.None));
+        Assert.Equal(2, await command(h.Worker.Services, ["replay"], CancellationToken.None));
+        Assert.Single(await h.DeadLettersAsync());
 
-        await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
+        Assert.Equal(0, await command(h.Worker.Services, ["replay", dead.Id.ToString()], CancellationToken.None));
+
+        var mail = await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
         Assert.Empty(await h.DeadLettersAsync());
         Assert.Single(h.Smtp.Messages);
+        Assert.Equal(TweetRetweetedStream.EventType, (await h.Db.StreamRangeAsync(TweetRetweetedStream.StreamName, "-", "+", 1, Order.Descending))[0][TweetRetweetedStream.TypeField]);
+        Assert.DoesNotContain((await h.Db.StreamRangeAsync(TweetRetweetedStream.StreamName, "-", "+", 1, Order.Descending))[0].Values, v => v.Name == DeadLetters.ReasonField);
+        Assert.NotNull(mail.Message.MessageId);
     }
 
     [Fact]
@@ -225,6 +234,29 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
 
         await h.Redis.StopAsync();
         await Task.Delay(500);
+        await h.Redis.StartAgainAsync();
+        var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(alice));
+
+        await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
+        await h.WaitUntilAcknowledgedAsync(id);
+        Assert.Single(h.Smtp.Messages);
+    }
+
+    [Fact]
+    public async Task WorkerThatStartsWhileRedisIsDownMailsOnceRedisIsBack()
+    {
+        await using var h = await EmailWorkerHarness.StartAsync(postgres.Server, startWorker: false);
+        var alice = Guid.CreateVersion7();
+        await h.SetSettingsAsync(alice, "alice@example.test");
+        await h.Redis.StopAsync();
+
+        await h.StartWorkerAsync();
+        using (var http = h.Worker!.CreateClient())
+        {
+            Assert.Equal(200, (int)(await http.GetAsync("health/ready")).StatusCode);
+        }
+
+        await Task.Delay(1000);
         await h.Redis.StartAgainAsync();
         var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(alice));
 

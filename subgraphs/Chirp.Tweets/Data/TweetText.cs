@@ -38,17 +38,13 @@ public static class TweetText
             return false;
         }
 
-        string nfc;
-        try
+        if (!IsWellFormed(text))
         {
-            nfc = text.Normalize(NormalizationForm.FormC);
-        }
-        catch (ArgumentException)
-        {
-            // string.Normalize refuses ill-formed UTF-16 (an unpaired surrogate).
-            error = "The text is not valid Unicode.";
+            error = "The text is not valid Unicode (it has an unpaired surrogate).";
             return false;
         }
+
+        var nfc = text.Normalize(NormalizationForm.FormC);
 
         var scalars = 0;
         var visible = false;
@@ -78,6 +74,21 @@ public static class TweetText
 
         normalized = nfc;
         error = "";
+        return true;
+    }
+
+    private static bool IsWellFormed(ReadOnlySpan<char> text)
+    {
+        while (!text.IsEmpty)
+        {
+            if (Rune.DecodeFromUtf16(text, out _, out var consumed) != System.Buffers.OperationStatus.Done)
+            {
+                return false;
+            }
+
+            text = text[consumed..];
+        }
+
         return true;
     }
 }

@@ -18,7 +18,7 @@ namespace Chirp.Tweets.Events;
 /// </summary>
 public sealed class OutboxRelay(
     IDbContextFactory<TweetsDbContext> contexts,
-    IConnectionMultiplexer redis,
+    RedisConnection redisConnection,
     OutboxSignal signal,
     IOptions<OutboxRelayOptions> options,
     TimeProvider time,
@@ -35,6 +35,8 @@ public sealed class OutboxRelay(
             return;
         }
 
+        await Task.Yield();
+        var redis = await redisConnection.GetAsync().WaitAsync(stoppingToken);
         redis.ConnectionRestored += OnConnectionRestored;
         try
         {
@@ -43,7 +45,7 @@ public sealed class OutboxRelay(
                 try
                 {
                     // Drain: keep claiming while whole batches go out.
-                    while (await RelayBatchAsync(o, stoppingToken) == BatchResult.Full)
+                    while (await RelayBatchAsync(redis, o, stoppingToken) == BatchResult.Full)
                     {
                     }
                 }
@@ -82,7 +84,7 @@ public sealed class OutboxRelay(
     }
 
     /// <summary>Claims, sends and marks one batch in one database transaction.</summary>
-    private async Task<BatchResult> RelayBatchAsync(OutboxRelayOptions o, CancellationToken cancellationToken)
+    private async Task<BatchResult> RelayBatchAsync(IConnectionMultiplexer redis, OutboxRelayOptions o, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var dueBy = Interlocked.Exchange(ref _retryNow, 0) == 1 ? now.AddYears(100) : now;
@@ -114,7 +116,7 @@ public sealed class OutboxRelay(
 
             try
             {
-                await SendAsync(row);
+                await SendAsync(redis, row);
                 row.SentAt = time.GetUtcNow();
                 row.LastError = null;
             }
@@ -135,7 +137,7 @@ public sealed class OutboxRelay(
         return failed || rows.Count < o.BatchSize ? BatchResult.Done : BatchResult.Full;
     }
 
-    private async Task SendAsync(OutboxMessage row)
+    private async Task SendAsync(IConnectionMultiplexer redis, OutboxMessage row)
     {
         var entryId = await redis.GetDatabase().StreamAddAsync(
             TweetRetweetedStream.StreamName,

@@ -15,9 +15,13 @@ public sealed record RetweetNotice(TweetRetweetedEntry Entry, TweetRetweeted Eve
 /// replica relayed it (DESIGN.md section 5). StackExchange.Redis renews the subscription after a reconnect; events
 /// published while this process was disconnected are not replayed (live notifications are best effort; email is not).
 /// </summary>
-public sealed class RetweetFeed(IConnectionMultiplexer redis, ILogger<RetweetFeed> logger) : BackgroundService, IObservable<RetweetNotice>
+public sealed class RetweetFeed(RedisConnection redisConnection, ILogger<RetweetFeed> logger) : BackgroundService, IObservable<RetweetNotice>
 {
+    private readonly TaskCompletionSource _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ImmutableArray<IObserver<RetweetNotice>> _observers = [];
+
+    /// <summary>Completes once the channel subscription is in place (it may wait for Redis to come up).</summary>
+    public Task Subscribed => _subscribed.Task;
 
     /// <summary>Adds an observer; disposing the result removes it. Observers are called on Redis's message thread, in order.</summary>
     public IDisposable Subscribe(IObserver<RetweetNotice> observer)
@@ -57,6 +61,8 @@ public sealed class RetweetFeed(IConnectionMultiplexer redis, ILogger<RetweetFee
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Redis may be down at start (abortConnect=false): keep trying; once subscribed, the multiplexer resubscribes by itself.
+        await Task.Yield();
+        var redis = await redisConnection.GetAsync().WaitAsync(stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -64,6 +70,7 @@ public sealed class RetweetFeed(IConnectionMultiplexer redis, ILogger<RetweetFee
                 var queue = await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(TweetRetweetedStream.ChannelName));
                 queue.OnMessage(m => Dispatch(m.Message));
                 stoppingToken.Register(() => queue.Unsubscribe());
+                _subscribed.TrySetResult();
                 return;
             }
             catch (Exception e) when (e is RedisException or TimeoutException)

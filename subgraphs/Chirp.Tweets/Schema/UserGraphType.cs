@@ -10,6 +10,12 @@ namespace Chirp.Tweets.Schema;
 /// <param name="Id">The user id.</param>
 public sealed record UserReference(string Id);
 
+/// <summary>What the gateway sends to <c>_entities</c> for a user: <c>{__typename: "User", id}</c>.</summary>
+public sealed class UserRepresentation
+{
+    public string Id { get; set; } = "";
+}
+
 /// <summary><c>type User @key(fields: "id") { id, tweets }</c>: contributes a user's tweets to the shared User entity.</summary>
 public sealed class UserGraphType : ObjectGraphType<UserReference>
 {
@@ -25,6 +31,6 @@ public sealed class UserGraphType : ObjectGraphType<UserReference>
             .ResolveAsync(async ctx => await TweetPaging.LoadAsync(ctx, Guid.TryParseExact(ctx.Source.Id, "D", out var userId) ? userId : null));
 
         // Any id is a valid reference: this subgraph cannot tell whether the user exists (the users subgraph owns that).
-        this.ResolveReference<UserReference>((_, r) => r);
+        this.ResolveReference<UserRepresentation, UserReference>((_, r) => new UserReference(r.Id));
     }
 }

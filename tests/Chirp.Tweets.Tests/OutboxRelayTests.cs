@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Net;
+using Chirp.Testing;
+using StackExchange.Redis;
+
+namespace Chirp.Tweets.Tests;
+
+/// <summary>The outbox relay: Redis outages never fail a retweet, and replicas share the rows (DESIGN.md section 5, case C09).</summary>
+[Collection(TweetsCollection.Name)]
+public sealed class OutboxRelayTests(TweetsServers servers)
+{
+    [Fact]
+    public async Task ARetweetSucceedsWhileRedisIsDownAndItsEntryArrivesWhenRedisIsBack()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var database = await servers.NewDatabaseAsync();
+        await using var host = await servers.StartTweetsAsync(database, redis.ConnectionString);
+        var alice = TestUser.New("alice");
+        var bob = TestUser.New("bob");
+        var tweetId = await servers.CreateTweetAsync(alice, "while Redis sleeps", host);
+
+        await redis.StopAsync();
+        var clock = Stopwatch.StartNew();
+        var (retweetId, created) = await servers.RetweetAsync(bob, tweetId, host);
+        clock.Stop();
+
+        Assert.True(created);
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(3));
+        Assert.True(await TweetsServers.EventuallyAsync(
+            async () => await servers.ScalarAsync<int>("SELECT attempts FROM outbox_messages", database) > 0, TimeSpan.FromSeconds(10)));
+        Assert.Equal(0L, await servers.ScalarAsync<long>("SELECT count(*) FROM outbox_messages WHERE sent_at IS NOT NULL", database));
+
+        await redis.StartAgainAsync();
+        await using var client = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        Assert.True(await TweetsServers.EventuallyAsync(
+            async () => (await TweetsServers.StreamEntriesForAsync(client, retweetId)).Length > 0, TimeSpan.FromSeconds(20)));
+        Assert.True(await TweetsServers.EventuallyAsync(
+            async () => await servers.ScalarAsync<long>("SELECT count(*) FROM outbox_messages WHERE sent_at IS NOT NULL", database) == 1, TimeSpan.FromSeconds(5)));
+        Assert.Single(await TweetsServers.StreamEntriesForAsync(client, retweetId));
+    }
+
+    [Fact]
+    public async Task TheSubgraphStartsAndIsReadyWhileRedisIsDown()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await redis.StopAsync();
+        var database = await servers.NewDatabaseAsync();
+
+        var clock = Stopwatch.StartNew();
+        await using var host = await servers.StartTweetsAsync(database, redis.ConnectionString);
+        clock.Stop();
+        using var http = host.CreateClient();
+        var ready = await http.GetAsync("health/ready");
+        var alice = TestUser.New("alice");
+        var bob = TestUser.New("bob");
+        var tweetId = await servers.CreateTweetAsync(alice, "no Redis yet", host);
+        var (retweetId, _) = await servers.RetweetAsync(bob, tweetId, host);
+
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+
+        await redis.StartAgainAsync();
+        await using var client = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        Assert.True(await TweetsServers.EventuallyAsync(
+            async () => (await TweetsServers.StreamEntriesForAsync(client, retweetId)).Length > 0, TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task TwoRelaysOnOneDatabaseDeliverEachEventExactlyOnce()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var database = await servers.NewDatabaseAsync();
+        await using var first = await servers.StartTweetsAsync(database, redis.ConnectionString);
+        await using var second = await servers.StartTweetsAsync(database, redis.ConnectionString);
+        var alice = TestUser.New("alice");
+        var tweetId = await servers.CreateTweetAsync(alice, "popular", first);
+
+        var retweets = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+            servers.RetweetAsync(TestUser.New("fan"), tweetId, i % 2 == 0 ? first : second)));
+
+        await using var client = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        Assert.True(await TweetsServers.EventuallyAsync(
+            async () => await servers.ScalarAsync<long>("SELECT count(*) FROM outbox_messages WHERE sent_at IS NULL", database) == 0, TimeSpan.FromSeconds(20)));
+        await Task.Delay(500);
+        var entries = await client.GetDatabase().StreamRangeAsync("tweet-retweeted");
+        Assert.Equal(40, entries.Length);
+        foreach (var (retweetId, _) in retweets)
+        {
+            Assert.Single(entries, e => ((string?)e["data"])!.Contains(retweetId, StringComparison.Ordinal));
+        }
+    }
+}
