@@ -162,7 +162,7 @@ internal static class VariableCoercion
         switch (typeName)
         {
             case "Int":
-                if (kind == JsonValueKind.Number && value.AsValue().TryGetValue<double>(out var number)
+                if (kind == JsonValueKind.Number && TryGetNumber(value, out var number)
                     && number == Math.Floor(number) && number is >= int.MinValue and <= int.MaxValue)
                 {
                     return JsonValue.Create((int)number);
@@ -170,9 +170,9 @@ internal static class VariableCoercion
 
                 break;
             case "Float":
-                if (kind == JsonValueKind.Number)
+                if (kind == JsonValueKind.Number && TryGetNumber(value, out var real))
                 {
-                    return JsonValue.Create(value.GetValue<double>());
+                    return JsonValue.Create(real);
                 }
 
                 break;
@@ -210,6 +210,13 @@ internal static class VariableCoercion
         problem = $"has an invalid value at {At(at)}: {value.ToJsonString()} is not a valid {typeName}";
         return null;
     }
+
+    /// <summary>
+    /// Reads a JSON number whatever backs the node: parsed JSON holds a <see cref="JsonElement"/>, but nodes built in
+    /// code (the REST shim's variables) hold an <c>int</c> or <c>long</c>, which <c>TryGetValue&lt;double&gt;</c> refuses.
+    /// </summary>
+    private static bool TryGetNumber(JsonNode value, out double number) =>
+        double.TryParse(value.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out number);
 
     /// <summary>The JSON form of a constant literal (a default value).</summary>
     public static JsonNode? FromLiteral(GraphQLValue value) => value switch
