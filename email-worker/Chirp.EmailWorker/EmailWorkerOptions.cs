@@ -39,14 +39,15 @@ public sealed class EmailWorkerOptions
 
     /// <summary>Longest wait between two retries; at most <see cref="ClaimIdleTime"/>.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
-    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(60);
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// How long an entry may sit unacknowledged with another consumer before this one claims it
-    /// (<c>XAUTOCLAIM</c>): that consumer is taken to be dead. Must exceed the SMTP timeout.
+    /// (<c>XAUTOCLAIM</c>): that consumer is taken to be dead. Must exceed the SMTP timeout; short enough that
+    /// an event read by a worker that was killed is still mailed within a minute.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
-    public TimeSpan ClaimIdleTime { get; set; } = TimeSpan.FromSeconds(60);
+    public TimeSpan ClaimIdleTime { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The consumer name to use: <see cref="ConsumerName"/> or <c>host-pid</c>.</summary>
     public string EffectiveConsumerName =>
@@ -81,12 +82,13 @@ public sealed class SmtpOptions
 
     /// <summary>Timeout of each SMTP command; keep it well under <see cref="EmailWorkerOptions.ClaimIdleTime"/>.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
-    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>The parsed <see cref="From"/> mailbox.</summary>
     /// <exception cref="ParseException">The value is not a single mailbox.</exception>
-    public MailboxAddress FromMailbox => MailboxAddress.Parse(From);
+    public MailboxAddress ParseFrom() => MailboxAddress.Parse(From);
 
-    /// <summary>True when <see cref="From"/> is one mailbox with an address.</summary>
-    public bool HasValidFrom => MailboxAddress.TryParse(From, out var mailbox) && mailbox.Address.Contains('@', StringComparison.Ordinal);
+    /// <summary>True when <paramref name="from"/> is one mailbox with an address (checked at start).</summary>
+    public static bool IsValidFrom(string? from) =>
+        from is not null && MailboxAddress.TryParse(from, out var mailbox) && mailbox.Address.Contains('@', StringComparison.Ordinal);
 }

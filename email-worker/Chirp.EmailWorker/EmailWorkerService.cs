@@ -38,7 +38,7 @@ public static class EmailWorkerService
         services.AddOptions<SmtpOptions>()
             .BindConfiguration(SmtpOptions.SectionName)
             .ValidateDataAnnotations()
-            .Validate(o => o.HasValidFrom, "Smtp:From must be one mailbox, e.g. 'Chirp <no-reply@chirp.example>'.")
+            .Validate(o => SmtpOptions.IsValidFrom(o.From), "Smtp:From must be one mailbox, e.g. 'Chirp <no-reply@chirp.example>'.")
             .ValidateOnStart();
         services.AddOptions<EmailWorkerOptions>()
             .BindConfiguration(EmailWorkerOptions.SectionName)

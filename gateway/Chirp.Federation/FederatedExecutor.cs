@@ -7,6 +7,8 @@ using Chirp.Federation.Planning;
 using Chirp.Federation.Schema;
 using Chirp.Federation.Validation;
 using GraphQLParser.AST;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Chirp.Federation;
 
@@ -21,12 +23,20 @@ public sealed class FederatedExecutor
     private const int MaxCachedOperations = 2000;
 
     private readonly Supergraph _supergraph;
+    private readonly ILogger _logger;
     private readonly AuthRequirement[] _requirements;
     private readonly ConcurrentDictionary<(string Query, string? OperationName), OperationEntry> _operations = new();
 
     public FederatedExecutor(Supergraph supergraph)
+        : this(supergraph, null)
+    {
+    }
+
+    /// <summary>An executor that logs subgraph failures and unexpected faults to <paramref name="logger"/>.</summary>
+    public FederatedExecutor(Supergraph supergraph, ILogger<FederatedExecutor>? logger)
     {
         _supergraph = supergraph ?? throw new ArgumentNullException(nameof(supergraph));
+        _logger = logger ?? NullLogger<FederatedExecutor>.Instance;
         _requirements = [.. supergraph.Types.Values
             .SelectMany(t => t.Fields.Values)
             .Select(f => f.Auth)
@@ -76,8 +86,9 @@ public sealed class FederatedExecutor
         {
             plan = GetPlan(entry, request.Caller, variables);
         }
-        catch (QueryPlanningException)
+        catch (QueryPlanningException e)
         {
+            _logger.LogError(e, "Planning operation {OperationName} failed.", request.OperationName);
             return new FederatedResult
             {
                 HasData = true,
@@ -86,7 +97,15 @@ public sealed class FederatedExecutor
             };
         }
 
-        return await new PlanExecution(plan, _supergraph.Api, transport, variables).RunAsync(cancellationToken);
+        try
+        {
+            return await new PlanExecution(plan, _supergraph.Api, transport, variables, _logger).RunAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _logger.LogError(e, "Executing operation {OperationName} failed unexpectedly.", request.OperationName);
+            return new FederatedResult { HasData = true, Data = null, Errors = [Error("An unexpected error occurred.", ErrorCodes.Internal)] };
+        }
     }
 
     /// <summary>
@@ -95,10 +114,12 @@ public sealed class FederatedExecutor
     /// is assumed valid.
     /// </summary>
     /// <exception cref="ArgumentException">No operation matches <paramref name="operationName"/>.</exception>
+    /// <exception cref="InvalidOperationException">The operation cannot be planned (for example, it names an unknown field).</exception>
     public QueryPlan Plan(GraphQLDocument document, string? operationName) => Plan(document, operationName, null, null);
 
     /// <summary>The plan for one caller and set of variable values (coerced), as <see cref="ExecuteAsync"/> would use it.</summary>
     /// <exception cref="ArgumentException">No operation matches <paramref name="operationName"/>.</exception>
+    /// <exception cref="InvalidOperationException">The operation cannot be planned (for example, it names an unknown field).</exception>
     public QueryPlan Plan(GraphQLDocument document, string? operationName, CallerContext? caller, JsonObject? variables)
     {
         ArgumentNullException.ThrowIfNull(document);
@@ -106,7 +127,14 @@ public sealed class FederatedExecutor
             ?? throw new ArgumentException($"The document has no operation '{operationName}'.", nameof(operationName));
         var coerced = variables ?? DefaultsOf(operation);
         var conditions = ConditionVariables(document).ToDictionary(n => n, n => coerced[n] is JsonValue v && v.TryGetValue<bool>(out var b) && b);
-        return new QueryPlanner(_supergraph, document, operation, conditions, caller is null ? _ => null : a => a.Check(caller)).Plan();
+        try
+        {
+            return new QueryPlanner(_supergraph, document, operation, conditions, caller is null ? _ => null : a => a.Check(caller)).Plan();
+        }
+        catch (QueryPlanningException e)
+        {
+            throw new InvalidOperationException(e.Message, e);
+        }
     }
 
     private QueryPlan GetPlan(OperationEntry entry, CallerContext caller, JsonObject variables)

@@ -82,13 +82,23 @@ public static class UsersSubgraph
         return app;
     }
 
-    /// <summary>Applies the pending migrations of the users database. Returns 0.</summary>
+    /// <summary>Applies the pending migrations of the users database. Returns 0, or 1 (after logging why) when that fails.</summary>
     public static async Task<int> MigrateAsync(IServiceProvider services, string[] args, CancellationToken cancellationToken)
     {
-        var factory = services.GetRequiredService<IDbContextFactory<UsersDbContext>>();
-        await using var db = await factory.CreateDbContextAsync(cancellationToken);
-        await db.Database.MigrateAsync(cancellationToken);
-        return 0;
+        var logger = services.GetRequiredService<ILogger<UsersDbContext>>();
+        try
+        {
+            var factory = services.GetRequiredService<IDbContextFactory<UsersDbContext>>();
+            await using var db = await factory.CreateDbContextAsync(cancellationToken);
+            await db.Database.MigrateAsync(cancellationToken);
+            logger.LogInformation("The users database is up to date");
+            return 0;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogError(e, "Migrating the users database failed");
+            return 1;
+        }
     }
 
     /// <summary>

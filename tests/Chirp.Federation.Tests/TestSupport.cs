@@ -45,23 +45,31 @@ internal sealed class ScriptedTransport : ISubgraphTransport
     /// <summary>
     /// Answers <c>_entities</c> requests to <paramref name="subgraph"/>: each representation's <c>id</c> is looked up in
     /// <paramref name="entities"/> (missing means null), the rest of the request is answered by <paramref name="other"/>.
+    /// A request with several batches (<c>$representations0</c>, ...) gets one list per batch (<c>_0</c>, ...).
     /// </summary>
     public ScriptedTransport OnEntities(string subgraph, IReadOnlyDictionary<string, string> entities, Func<SubgraphRequest, JsonObject>? other = null) =>
         On(subgraph, request =>
         {
-            if (request.Variables?["representations"] is not JsonArray representations)
+            var batches = request.Variables?.Where(v => v.Key.StartsWith("representations", StringComparison.Ordinal)).ToList() ?? [];
+            if (batches.Count == 0)
             {
                 return other?.Invoke(request) ?? throw new InvalidOperationException("Unexpected request: " + request.Query);
             }
 
-            var results = new JsonArray();
-            foreach (var representation in representations)
+            var data = new JsonObject();
+            foreach (var (name, representations) in batches)
             {
-                var id = representation!["id"]!.GetValue<string>();
-                results.Add(entities.TryGetValue(id, out var json) ? JsonNode.Parse(json) : null);
+                var results = new JsonArray();
+                foreach (var representation in representations!.AsArray())
+                {
+                    var id = representation!["id"]!.GetValue<string>();
+                    results.Add(entities.TryGetValue(id, out var json) ? JsonNode.Parse(json) : null);
+                }
+
+                data[name == "representations" ? "_entities" : "_" + name["representations".Length..]] = results;
             }
 
-            return new JsonObject { ["data"] = new JsonObject { ["_entities"] = results } };
+            return new JsonObject { ["data"] = data };
         });
 
     /// <summary>Makes <paramref name="subgraph"/> unreachable.</summary>
@@ -103,6 +111,8 @@ internal static class Run
 
     public static QueryPlan Plan(string query, string? operationName = null) =>
         new FederatedExecutor(TestSupergraph.Value).Plan(Parser.Parse(query), operationName);
+
+    public static void AssertNoErrors(FederatedResult result) => Assert.True(result.Errors is null, result.Errors?.ToJsonString());
 
     /// <summary>JSON text without whitespace, for exact comparisons.</summary>
     public static string Json(string json) => JsonNode.Parse(json)!.ToJsonString();

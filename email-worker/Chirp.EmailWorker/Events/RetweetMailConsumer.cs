@@ -27,13 +27,24 @@ public sealed class RetweetMailConsumer(
     /// <summary>Traces each mail as a child of the retweet's trace (the event's <c>traceparent</c>).</summary>
     public static readonly ActivitySource ActivitySource = new(EmailWorkerService.ServiceName);
 
+    /// <summary>
+    /// A consumer with nothing pending that has not polled for this long is a dead process (live ones poll every
+    /// <see cref="EmailWorkerOptions.PollInterval"/>); it is removed so restarts do not grow the group forever.
+    /// </summary>
+    private static readonly TimeSpan ConsumerRetention = TimeSpan.FromHours(1);
+
+    /// <summary>Longest pause between two rounds while Redis or the database keeps failing.</summary>
+    private static readonly TimeSpan MaxErrorDelay = TimeSpan.FromSeconds(10);
+
     private static readonly RedisKey Stream = TweetRetweetedStream.StreamName;
     private static readonly RedisValue Group = TweetRetweetedStream.EmailWorkerGroup;
 
     private readonly EmailWorkerOptions _options = options.Value;
+    private readonly MimeKit.MailboxAddress _from = smtpOptions.Value.ParseFrom();
     private readonly RedisValue _consumer = options.Value.EffectiveConsumerName;
     private readonly SemaphoreSlim _wake = new(0, 1);
     private RedisValue _claimCursor = "0-0";
+    private DateTimeOffset _lastPrune = DateTimeOffset.MinValue;
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -42,6 +53,7 @@ public sealed class RetweetMailConsumer(
         IConnectionMultiplexer? multiplexer = null;
         var subscribed = false;
         var groupReady = false;
+        var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             var busy = false;
@@ -62,6 +74,7 @@ public sealed class RetweetMailConsumer(
                 }
 
                 busy = await RunRoundAsync(db, stoppingToken);
+                failures = 0;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -76,17 +89,21 @@ public sealed class RetweetMailConsumer(
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
+                failures++;
                 logger.LogWarning("Redis is not reachable ({Message}); retrying.", e.Message);
             }
             catch (Exception e)
             {
                 // Database down or a bug: the entries in hand stay pending and are retried with backoff.
+                failures++;
                 logger.LogError(e, "A round of the retweet mail consumer failed; retrying.");
             }
 
             if (!busy)
             {
-                await WaitAsync(stoppingToken);
+                // After failures, wait longer each time (up to 10 s) so an outage does not flood the log.
+                var wait = failures == 0 ? _options.PollInterval : _options.PollInterval * Math.Pow(2, Math.Min(failures - 1, 10));
+                await WaitAsync(wait < MaxErrorDelay ? wait : MaxErrorDelay, stoppingToken);
             }
         }
     }
@@ -113,11 +130,11 @@ public sealed class RetweetMailConsumer(
         }
     }
 
-    private async Task WaitAsync(CancellationToken stoppingToken)
+    private async Task WaitAsync(TimeSpan delay, CancellationToken stoppingToken)
     {
         try
         {
-            await _wake.WaitAsync(_options.PollInterval, stoppingToken);
+            await _wake.WaitAsync(delay, stoppingToken);
         }
         catch (OperationCanceledException)
         {
@@ -144,6 +161,7 @@ public sealed class RetweetMailConsumer(
     {
         var handled = await RetryDueAsync(db, ct);
         handled += await ReclaimIdleAsync(db, ct);
+        await PruneDeadConsumersAsync(db);
 
         var fresh = await db.StreamReadGroupAsync(Stream, Group, _consumer, StreamPosition.NewMessages, _options.BatchSize);
         foreach (var entry in fresh)
@@ -172,13 +190,15 @@ public sealed class RetweetMailConsumer(
                 continue;
             }
 
+            // Empty when another consumer claimed it first or it was deleted from the stream.
             var claimed = await db.StreamClaimAsync(Stream, Group, _consumer, backoff, [p.MessageId]);
             foreach (var entry in claimed)
             {
                 await HandleAsync(db, entry, p.DeliveryCount + 1, ct);
+                handled++;
             }
 
-            if (++handled >= _options.BatchSize)
+            if (handled >= _options.BatchSize)
             {
                 break;
             }
@@ -209,6 +229,26 @@ public sealed class RetweetMailConsumer(
         }
 
         return claimed.Length;
+    }
+
+    /// <summary>Every ten minutes, deletes consumers with nothing pending that have been idle for <see cref="ConsumerRetention"/>.</summary>
+    private async Task PruneDeadConsumersAsync(IDatabase db)
+    {
+        var now = time.GetUtcNow();
+        if (now - _lastPrune < TimeSpan.FromMinutes(10))
+        {
+            return;
+        }
+
+        _lastPrune = now;
+        foreach (var consumer in await db.StreamConsumerInfoAsync(Stream, Group))
+        {
+            if (consumer.PendingMessageCount == 0 && consumer.IdleTimeInMilliseconds > ConsumerRetention.TotalMilliseconds && consumer.Name != _consumer)
+            {
+                await db.StreamDeleteConsumerAsync(Stream, Group, consumer.Name);
+                logger.LogInformation("Removed the idle consumer {Consumer} from group {Group}.", consumer.Name, Group);
+            }
+        }
     }
 
     /// <summary>Wait before delivery number <paramref name="deliveries"/> + 1: base × 2^(deliveries-1), capped.</summary>
@@ -254,7 +294,7 @@ public sealed class RetweetMailConsumer(
             return;
         }
 
-        var message = RetweetMail.Create(e, smtpOptions.Value.FromMailbox, recipient, time.GetUtcNow());
+        var message = RetweetMail.Create(e, _from, recipient, time.GetUtcNow());
         var result = await sender.SendAsync(message, ct);
         switch (result.Outcome)
         {

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Chirp.Contracts;
 using Chirp.Federation.Schema;
 using GraphQLParser.AST;
+using Microsoft.Extensions.Logging;
 
 namespace Chirp.Federation.Execution;
 
@@ -11,7 +12,7 @@ namespace Chirp.Federation.Execution;
 /// are done), merges their data into one response tree, then builds the client's response from it with null
 /// propagation (GraphQL spec section 6.4.4, "Handling Field Errors") and client error paths.
 /// </summary>
-internal sealed class PlanExecution(QueryPlan plan, ApiSchema api, ISubgraphTransport transport, JsonObject variables)
+internal sealed class PlanExecution(QueryPlan plan, ApiSchema api, ISubgraphTransport transport, JsonObject variables, ILogger logger)
 {
 
     private readonly JsonObject _data = [];
@@ -89,52 +90,33 @@ internal sealed class PlanExecution(QueryPlan plan, ApiSchema api, ISubgraphTran
 
     private async Task RunEntityFetchAsync(FetchNode fetch, CancellationToken cancellationToken)
     {
-        var representations = new JsonArray();
-        var targets = new List<List<Target>>();
+        var batches = new List<Batch>(fetch.Batches.Count);
         lock (_gate)
         {
-            var seen = new Dictionary<string, int>(StringComparer.Ordinal);
-            foreach (var location in fetch.Locations)
+            foreach (var batch in fetch.Batches)
             {
-                Walk(_data, location, 0, [], target =>
+                var collected = new Batch(batch);
+                foreach (var location in batch.Locations)
                 {
-                    var representation = new JsonObject { ["__typename"] = location.TypeName };
-                    foreach (var (name, rawKey) in location.Fields)
-                    {
-                        if (target.Object[rawKey] is not { } value)
-                        {
-                            return; // no key, no entity to complete
-                        }
+                    Walk(_data, location, 0, [], target => collected.Add(location, target));
+                }
 
-                        representation[name] = value.DeepClone();
-                    }
-
-                    var text = representation.ToJsonString();
-                    if (seen.TryGetValue(text, out var index))
-                    {
-                        targets[index].Add(target);
-                    }
-                    else
-                    {
-                        seen[text] = representations.Count;
-                        representations.Add(representation);
-                        targets.Add([target]);
-                    }
-                });
+                batches.Add(collected);
             }
         }
 
-        if (representations.Count == 0)
+        if (batches.All(b => b.Representations.Count == 0))
         {
             return; // nothing to complete: no call at all
         }
 
-        var response = await SendAsync(fetch, SelectVariables(fetch, representations), cancellationToken);
+        var selected = SelectVariables(fetch, batches);
+        var response = await SendAsync(fetch, selected, cancellationToken);
         lock (_gate)
         {
             if (response is null)
             {
-                foreach (var target in targets.SelectMany(t => t))
+                foreach (var target in batches.SelectMany(b => b.AllTargets))
                 {
                     AddError(target.Path, Unavailable(fetch.Subgraph), ErrorCodes.Internal);
                 }
@@ -142,55 +124,68 @@ internal sealed class PlanExecution(QueryPlan plan, ApiSchema api, ISubgraphTran
                 return;
             }
 
-            var entities = (response["data"] as JsonObject)?["_entities"] as JsonArray;
+            var data = response["data"] as JsonObject;
             var errors = response["errors"] as JsonArray;
             foreach (var error in errors?.OfType<JsonObject>() ?? [])
             {
                 var path = ReadPath(error);
-                if (path is ["_entities", int index, ..] && index >= 0 && index < targets.Count)
+                var batch = path is [string key, int index, ..] && index >= 0
+                    ? batches.FirstOrDefault(b => b.Definition.ResponseKey == key && index < b.Targets.Count)
+                    : null;
+                if (batch is not null)
                 {
-                    foreach (var target in targets[index])
+                    foreach (var target in batch.Targets[(int)path[1]])
                     {
                         AddSubgraphError(error, target.Path, path[2..]);
                     }
                 }
                 else
                 {
-                    foreach (var target in targets.SelectMany(t => t))
+                    foreach (var target in batches.SelectMany(b => b.AllTargets))
                     {
                         AddSubgraphError(error, target.Path, []);
                     }
                 }
             }
 
-            if (entities is null || entities.Count != representations.Count)
+            foreach (var batch in batches)
             {
-                if (errors is not { Count: > 0 })
+                if (batch.Representations.Count == 0)
                 {
-                    foreach (var target in targets.SelectMany(t => t))
-                    {
-                        AddError(target.Path, $"The {fetch.Subgraph} service gave an invalid answer.", ErrorCodes.Internal);
-                    }
+                    continue;
                 }
 
-                return;
-            }
-
-            for (var i = 0; i < entities.Count; i++)
-            {
-                var entity = entities[i] as JsonObject;
-                var places = targets[i];
-                for (var j = 0; j < places.Count; j++)
+                if (data?[batch.Definition.ResponseKey] is not JsonArray entities || entities.Count != batch.Representations.Count)
                 {
-                    var target = places[j];
-                    if (entity is null)
+                    if (errors is not { Count: > 0 })
                     {
-                        // The owner does not know this entity: the object is null (and null propagation decides the rest).
-                        target.SetNull();
+                        foreach (var target in batch.AllTargets)
+                        {
+                            AddError(target.Path, $"The {fetch.Subgraph} service gave an invalid answer.", ErrorCodes.Internal);
+                        }
                     }
-                    else
+
+                    continue;
+                }
+
+                // Detach the results so they can move into the merged response.
+                var results = entities.ToList();
+                entities.Clear();
+                for (var i = 0; i < results.Count; i++)
+                {
+                    var entity = results[i] as JsonObject;
+                    var places = batch.Targets[i];
+                    for (var j = 0; j < places.Count; j++)
                     {
-                        Merge(target.Object, j == places.Count - 1 ? Detach(entity) : (JsonObject)entity.DeepClone());
+                        if (entity is null)
+                        {
+                            // The owner does not know this entity: the object is null (null propagation decides the rest).
+                            places[j].SetNull();
+                        }
+                        else
+                        {
+                            Merge(places[j].Object, j == places.Count - 1 ? entity : (JsonObject)entity.DeepClone());
+                        }
                     }
                 }
             }
@@ -198,12 +193,6 @@ internal sealed class PlanExecution(QueryPlan plan, ApiSchema api, ISubgraphTran
     }
 
     private static string Unavailable(string subgraph) => $"The {subgraph} service is unavailable.";
-
-    private static JsonObject Detach(JsonObject entity)
-    {
-        entity.Parent?.AsArray().Remove(entity);
-        return entity;
-    }
 
     private async Task RunIntrospectionAsync(FetchNode fetch, CancellationToken cancellationToken)
     {
@@ -227,24 +216,30 @@ internal sealed class PlanExecution(QueryPlan plan, ApiSchema api, ISubgraphTran
         {
             throw;
         }
-        catch (Exception)
+        catch (SubgraphUnavailableException e)
         {
-            // SubgraphUnavailableException or a transport fault: its message may name hosts, so it never reaches the client.
+            // Its message may name hosts: it goes to the log, never to the client.
+            logger.LogWarning(e, "The {Subgraph} subgraph is unavailable.", fetch.Subgraph);
+            return null;
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Sending a request to the {Subgraph} subgraph failed.", fetch.Subgraph);
             return null;
         }
     }
 
-    private JsonObject? SelectVariables(FetchNode fetch, JsonArray? representations)
+    private JsonObject? SelectVariables(FetchNode fetch, List<Batch>? batches)
     {
-        if (fetch.Variables.Count == 0 && representations is null)
+        if (fetch.Variables.Count == 0 && batches is null)
         {
             return null;
         }
 
         var selected = new JsonObject();
-        if (representations is not null)
+        foreach (var batch in batches ?? [])
         {
-            selected[fetch.RepresentationsVariable] = representations;
+            selected[batch.Definition.Variable] = batch.Representations;
         }
 
         foreach (var name in fetch.Variables)
@@ -628,6 +623,46 @@ internal sealed class PlanExecution(QueryPlan plan, ApiSchema api, ISubgraphTran
         }
 
         return true;
+    }
+
+    /// <summary>The representations of one <see cref="EntityBatch"/> and, for each, the objects it completes.</summary>
+    private sealed class Batch(EntityBatch definition)
+    {
+        private readonly Dictionary<string, int> _seen = new(StringComparer.Ordinal);
+
+        public EntityBatch Definition { get; } = definition;
+
+        public JsonArray Representations { get; } = [];
+
+        public List<List<Target>> Targets { get; } = [];
+
+        public IEnumerable<Target> AllTargets => Targets.SelectMany(t => t);
+
+        public void Add(EntityLocation location, Target target)
+        {
+            var representation = new JsonObject { ["__typename"] = location.TypeName };
+            foreach (var (name, rawKey) in location.Fields)
+            {
+                if (!target.Object.TryGetPropertyValue(rawKey, out var value))
+                {
+                    return; // the fetch that should have given this field failed (its error says so): nothing to complete
+                }
+
+                representation[name] = value?.DeepClone();
+            }
+
+            var text = representation.ToJsonString();
+            if (_seen.TryGetValue(text, out var index))
+            {
+                Targets[index].Add(target);
+            }
+            else
+            {
+                _seen[text] = Representations.Count;
+                Representations.Add(representation);
+                Targets.Add([target]);
+            }
+        }
     }
 
     /// <summary>An entity object in the merged response and the place that holds it.</summary>

@@ -50,8 +50,6 @@ internal sealed class FetchBuilder(string subgraph, OperationType operation, str
 
     public List<string> RootKeys { get; } = [];
 
-    public string RepresentationsVariable { get; set; } = "representations";
-
     /// <summary>Records the variables that <paramref name="node"/> (an argument value) uses.</summary>
     public void UseVariables(ASTNode? node)
     {
@@ -84,52 +82,37 @@ internal sealed class FetchBuilder(string subgraph, OperationType operation, str
         }
     }
 
-    /// <summary>
-    /// The document body without the operation name: the variable definitions and the selection.
-    /// Equal bodies mean interchangeable fetches.
-    /// </summary>
-    public string PrintBody(IReadOnlyDictionary<string, GraphQLVariableDefinition> definitions, SDLPrinter printer)
+    /// <summary>Appends <c>$name:Type=default</c> for each client variable this fetch uses, comma first.</summary>
+    public void PrintVariables(IReadOnlyDictionary<string, GraphQLVariableDefinition> definitions, StringBuilder text, SDLPrinter printer)
+    {
+        foreach (var (name, definition) in definitions)
+        {
+            if (!Variables.Contains(name))
+            {
+                continue;
+            }
+
+            text.Append(",$").Append(name).Append(':').Append(printer.Print(definition.Type));
+            if (definition.DefaultValue is not null)
+            {
+                text.Append('=').Append(printer.Print(definition.DefaultValue));
+            }
+        }
+    }
+
+    /// <summary>The selection set: the root fields, or <c>...on EntityType{fields}</c>.</summary>
+    public string PrintSelection(SDLPrinter printer)
     {
         var text = new StringBuilder();
-        var declared = definitions.Keys.Where(Variables.Contains).ToList();
-        if (EntityType is not null || declared.Count > 0)
+        if (EntityType is not null)
         {
-            text.Append('(');
-            var first = true;
-            if (EntityType is not null)
-            {
-                text.Append('$').Append(RepresentationsVariable).Append(":[_Any!]!");
-                first = false;
-            }
-
-            foreach (var name in declared)
-            {
-                var definition = definitions[name];
-                if (!first)
-                {
-                    text.Append(',');
-                }
-
-                first = false;
-                text.Append('$').Append(name).Append(':').Append(printer.Print(definition.Type));
-                if (definition.DefaultValue is not null)
-                {
-                    text.Append('=').Append(printer.Print(definition.DefaultValue));
-                }
-            }
-
-            text.Append(')');
-        }
-
-        if (EntityType is null)
-        {
+            text.Append("{...on ").Append(EntityType);
             PrintSelection(Items, text, printer);
+            text.Append('}');
         }
         else
         {
-            text.Append("{_entities(representations:$").Append(RepresentationsVariable).Append("){...on ").Append(EntityType);
             PrintSelection(Items, text, printer);
-            text.Append("}}");
         }
 
         return text.ToString();

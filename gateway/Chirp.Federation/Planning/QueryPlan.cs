@@ -89,17 +89,14 @@ public sealed class FetchNode
     /// <summary>True for a fetch of root fields; false for an <c>_entities</c> fetch.</summary>
     public bool IsRoot => Path is null;
 
-    /// <summary>For an entity fetch: where its entities sit in the merged response (first of <see cref="Locations"/>).</summary>
-    public IReadOnlyList<PathSegment>? Path => Locations.Count == 0 ? null : Locations[0].Path;
+    /// <summary>For an entity fetch: where its (first) entities sit in the merged response.</summary>
+    public IReadOnlyList<PathSegment>? Path => Batches.Count == 0 ? null : Batches[0].Locations[0].Path;
 
-    /// <summary>For an entity fetch: every place whose objects it completes, with how to build their representations.</summary>
-    internal List<EntityLocation> Locations { get; } = [];
+    /// <summary>For an entity fetch: one <c>_entities</c> field per distinct selection, each with its representations.</summary>
+    internal List<EntityBatch> Batches { get; } = [];
 
     /// <summary>For a root fetch: the client response keys it resolves (for errors when it fails).</summary>
     internal List<string> RootKeys { get; } = [];
-
-    /// <summary>The name of <c>$representations</c> in <see cref="Document"/>.</summary>
-    internal string RepresentationsVariable { get; set; } = "representations";
 }
 
 /// <summary>
@@ -110,6 +107,12 @@ public sealed record PathSegment(string Key, string? TypeCondition)
 {
     public override string ToString() => TypeCondition is null ? Key : $"{Key}|{TypeCondition}";
 }
+
+/// <summary>
+/// One <c>_entities</c> field of an entity fetch: its response key, the variable that carries its representations,
+/// and every place whose objects it completes (their representations are batched and deduplicated).
+/// </summary>
+internal sealed record EntityBatch(string ResponseKey, string Variable, List<EntityLocation> Locations);
 
 /// <summary>Where an entity fetch finds its entities and how it makes their representations.</summary>
 /// <param name="Path">From the root of the merged response; lists are walked through.</param>

@@ -124,45 +124,98 @@ internal sealed class QueryPlanner(
     private QueryPlan Build(ObjectShape shape, List<GraphQLField> introspection)
     {
         var printer = new SDLPrinter();
-        var bodies = _fetches.ToDictionary(f => f, f => f.PrintBody(_variables, printer));
 
-        // Entity fetches that ask the same subgraph the same thing after the same fetches become one call.
-        var replaced = new Dictionary<FetchBuilder, FetchBuilder>();
-        var kept = new List<FetchBuilder>();
+        // Entity fetches to one subgraph that wait for the same fetches become one call ("one call per subgraph per
+        // level"). Those with the same selection share one batch of representations; a different selection gets its
+        // own aliased _entities field in that call, so selections never mix.
+        var calls = new List<Call>();
+        var callOf = new Dictionary<FetchBuilder, Call>();
         foreach (var fetch in _fetches)
         {
-            var dependsOn = fetch.DependsOn.Select(d => replaced.GetValueOrDefault(d, d)).Distinct().ToList();
-            fetch.DependsOn.Clear();
-            fetch.DependsOn.AddRange(dependsOn);
-            var twin = fetch.EntityType is null
+            var dependsOn = fetch.DependsOn.Select(d => callOf[d]).Distinct().ToList();
+            var call = fetch.EntityType is null
                 ? null
-                : kept.FirstOrDefault(k => k.EntityType is not null && k.Subgraph == fetch.Subgraph && bodies[k] == bodies[fetch]
-                    && k.DependsOn.Count == fetch.DependsOn.Count && k.DependsOn.All(fetch.DependsOn.Contains));
-            if (twin is null)
+                : calls.FirstOrDefault(c => c.IsEntity && c.Subgraph == fetch.Subgraph
+                    && c.DependsOn.Count == dependsOn.Count && c.DependsOn.All(dependsOn.Contains));
+            if (call is null)
             {
-                kept.Add(fetch);
+                call = new Call(fetch, dependsOn);
+                calls.Add(call);
             }
-            else
+
+            callOf[fetch] = call;
+            call.Variables.UnionWith(fetch.Variables);
+            if (fetch.EntityType is not null)
             {
-                twin.Locations.AddRange(fetch.Locations);
-                replaced[fetch] = twin;
+                var selection = fetch.PrintSelection(printer);
+                var batch = call.Batches.FirstOrDefault(b => b.Selection == selection);
+                if (batch.Selection is null)
+                {
+                    batch = (selection, []);
+                    call.Batches.Add(batch);
+                }
+
+                batch.Locations.AddRange(fetch.Locations);
             }
         }
 
-        var nodes = new Dictionary<FetchBuilder, FetchNode>();
-        var prefix = operation.Name is null ? null : operation.Name.StringValue;
-        foreach (var fetch in kept)
+        var nodes = new List<FetchNode>();
+        var nodeOf = new Dictionary<Call, FetchNode>();
+        var prefix = operation.Name?.StringValue;
+        foreach (var call in calls)
         {
-            var node = new FetchNode(nodes.Count, fetch.Subgraph);
-            var keyword = fetch.EntityType is null ? OperationKeyword(fetch.Operation) : "query";
-            node.OperationName = prefix is null ? null : $"{prefix}__{Sanitize(fetch.Subgraph)}__{node.Id}";
-            node.Document = keyword + (node.OperationName is null ? "" : " " + node.OperationName) + bodies[fetch];
-            node.Variables = [.. _variables.Keys.Where(fetch.Variables.Contains)];
-            node.DependsOn = [.. fetch.DependsOn.Select(d => nodes[d])];
-            node.Locations.AddRange(fetch.Locations);
-            node.RootKeys.AddRange(fetch.RootKeys);
-            node.RepresentationsVariable = fetch.RepresentationsVariable;
-            nodes[fetch] = node;
+            var node = new FetchNode(nodes.Count, call.Subgraph)
+            {
+                OperationName = prefix is null ? null : $"{prefix}__{Sanitize(call.Subgraph)}__{nodes.Count}",
+                Variables = [.. _variables.Keys.Where(call.Variables.Contains)],
+                DependsOn = [.. call.DependsOn.Select(d => nodeOf[d])],
+            };
+            var text = new System.Text.StringBuilder(call.IsEntity ? "query" : OperationKeyword(call.First.Operation));
+            if (node.OperationName is not null)
+            {
+                text.Append(' ').Append(node.OperationName);
+            }
+
+            var variables = new System.Text.StringBuilder();
+            var body = new System.Text.StringBuilder();
+            if (call.IsEntity)
+            {
+                body.Append('{');
+                for (var i = 0; i < call.Batches.Count; i++)
+                {
+                    var single = call.Batches.Count == 1;
+                    var key = single ? "_entities" : $"_{i}";
+                    var variable = single ? "representations" : $"representations{i}";
+                    while (_variables.ContainsKey(variable))
+                    {
+                        variable = "_" + variable;
+                    }
+
+                    node.Batches.Add(new EntityBatch(key, variable, call.Batches[i].Locations));
+                    variables.Append(",$").Append(variable).Append(":[_Any!]!");
+                    body.Append(i == 0 ? "" : " ").Append(single ? "" : key + ":")
+                        .Append("_entities(representations:$").Append(variable).Append(')').Append(call.Batches[i].Selection);
+                }
+
+                body.Append('}');
+            }
+            else
+            {
+                body.Append(call.First.PrintSelection(printer));
+                node.RootKeys.AddRange(call.First.RootKeys);
+            }
+
+            call.First.Variables.Clear();
+            call.First.Variables.UnionWith(call.Variables);
+            call.First.PrintVariables(_variables, variables, printer);
+            if (variables.Length > 0)
+            {
+                text.Append('(').Append(variables, 1, variables.Length - 1).Append(')');
+            }
+
+            node.Document = text.Append(body).ToString();
+            nodes.Add(node);
+            nodeOf[call] = node;
         }
 
         FetchNode? introspectionNode = null;
@@ -171,7 +224,7 @@ internal sealed class QueryPlanner(
             introspectionNode = PlanIntrospection(introspection, printer);
         }
 
-        return new QueryPlan(operation.Operation, [.. nodes.Values], shape, introspectionNode);
+        return new QueryPlan(operation.Operation, nodes, shape, introspectionNode);
     }
 
     /// <summary>
@@ -208,6 +261,7 @@ internal sealed class QueryPlanner(
             return;
         }
 
+        AddKeys();
         // @requires: a field the owner needs in the representation comes from this fetch when it can, else from
         // the entity fetch of another subgraph that then runs first.
         foreach (var owner in remote.ToList())
@@ -244,13 +298,7 @@ internal sealed class QueryPlanner(
             }
         }
 
-        foreach (var owner in remote)
-        {
-            foreach (var keyField in owner.Key.Selections.OfType<GraphQLField>())
-            {
-                owner.Representation.Insert(0, (keyField.Name.StringValue, EnsureInternalField(target, levelKeys, keyField)));
-            }
-        }
+        AddKeys(); // for owners that only a @requires brought in
 
         var done = new HashSet<EntityGroup>();
         while (done.Count < remote.Count)
@@ -262,12 +310,13 @@ internal sealed class QueryPlanner(
             entityFetch.DependsOn.Add(fetch);
             entityFetch.DependsOn.AddRange(ready.FromSiblings.Select(s => s.Sibling.Fetch!).Distinct());
             ready.Fetch = entityFetch;
+            PlanLevel(type, ready.Graph, entityFetch, entityFetch.Items, path, ready.ClientFields, levelKeys);
+
+            // After the client's fields, so that a required field the client also asked for is fetched once.
             foreach (var field in ready.InternalFields)
             {
                 ready.InternalKeys[field.Name.StringValue] = EnsureInternalField(entityFetch.Items, levelKeys, field);
             }
-
-            PlanLevel(type, ready.Graph, entityFetch, entityFetch.Items, path, ready.ClientFields, levelKeys);
             if (entityFetch.Items.Count == 0)
             {
                 entityFetch.Items.Add(new FetchField(null, "__typename"));
@@ -276,6 +325,19 @@ internal sealed class QueryPlanner(
             var representation = ready.Representation.ToList();
             representation.AddRange(ready.FromSiblings.Select(s => (s.Field.Name.StringValue, s.Sibling.InternalKeys[s.Field.Name.StringValue])));
             entityFetch.Locations.Add(new EntityLocation(path, type.Name, representation));
+        }
+
+        void AddKeys()
+        {
+            foreach (var owner in remote.Where(o => !o.HasKey))
+            {
+                foreach (var keyField in owner.Key.Selections.OfType<GraphQLField>())
+                {
+                    owner.Representation.Add((keyField.Name.StringValue, EnsureInternalField(target, levelKeys, keyField)));
+                }
+
+                owner.HasKey = true;
+            }
         }
     }
 
@@ -450,14 +512,6 @@ internal sealed class QueryPlanner(
     private FetchBuilder NewFetch(string graph, OperationType type, string? entityType)
     {
         var fetch = new FetchBuilder(graph, type, entityType);
-        if (entityType is not null)
-        {
-            while (_variables.ContainsKey(fetch.RepresentationsVariable))
-            {
-                fetch.RepresentationsVariable = "_" + fetch.RepresentationsVariable;
-            }
-        }
-
         _fetches.Add(fetch);
         return fetch;
     }
@@ -655,6 +709,22 @@ internal sealed class QueryPlanner(
         public List<GraphQLField> Nodes { get; } = [];
     }
 
+    /// <summary>One subgraph request: a root fetch, or the entity fetches that share a subgraph and dependencies.</summary>
+    private sealed class Call(FetchBuilder first, List<Call> dependsOn)
+    {
+        public FetchBuilder First { get; } = first;
+
+        public string Subgraph => First.Subgraph;
+
+        public bool IsEntity => First.EntityType is not null;
+
+        public List<Call> DependsOn { get; } = dependsOn;
+
+        public HashSet<string> Variables { get; } = new(StringComparer.Ordinal);
+
+        public List<(string Selection, List<EntityLocation> Locations)> Batches { get; } = [];
+    }
+
     private sealed class EntityGroup(string graph, GraphQLSelectionSet key)
     {
         public string Graph { get; } = graph;
@@ -674,6 +744,8 @@ internal sealed class QueryPlanner(
         public List<(GraphQLField Field, EntityGroup Sibling)> FromSiblings { get; } = [];
 
         public FetchBuilder? Fetch { get; set; }
+
+        public bool HasKey { get; set; }
     }
 }
 

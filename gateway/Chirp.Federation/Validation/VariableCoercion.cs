@@ -216,8 +216,8 @@ internal static class VariableCoercion
     {
         GraphQLNullValue => null,
         GraphQLBooleanValue b => JsonValue.Create(b.BoolValue),
-        GraphQLIntValue i => long.TryParse(i.Value.Span, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l)
-            ? JsonValue.Create(l)
+        GraphQLIntValue i => int.TryParse(i.Value.Span, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n)
+            ? JsonValue.Create(n)
             : JsonValue.Create(double.Parse(i.Value.Span, CultureInfo.InvariantCulture)),
         GraphQLFloatValue f => JsonValue.Create(double.Parse(f.Value.Span, NumberStyles.Float, CultureInfo.InvariantCulture)),
         GraphQLStringValue s => JsonValue.Create((string)s.Value),

@@ -106,6 +106,12 @@ public sealed class UserAccounts(
     /// </summary>
     public async Task<User?> VerifyCredentialsAsync(string handle, string password, CancellationToken cancellationToken)
     {
+        // No stored password is longer (sign-up caps it), and the length is no secret: skip the hashing work.
+        if (password.Length > UserRules.PasswordMaxLength * 2)
+        {
+            return null;
+        }
+
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var user = UserRules.TryNormalizeHandle(handle, out var normalized)
             ? await db.Users.SingleOrDefaultAsync(u => u.Handle == normalized, cancellationToken)

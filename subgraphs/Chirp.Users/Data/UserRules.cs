@@ -59,10 +59,12 @@ public static class UserRules
             : throw BadInput($"A handle is {HandleMinLength} to {HandleMaxLength} characters, each a letter a-z, a digit or '_' (^[a-z0-9_]{{3,15}}$ after lower-casing).");
 
     /// <summary>
-    /// Checks a display name and returns it NFC-normalised with surrounding white space removed: 1 to 50 Unicode
-    /// scalar values, valid UTF-16, and no control characters (C0, DEL, C1, line and paragraph separators, bidi
-    /// embeddings, overrides and isolates). Refusing CR and LF here keeps display names out of mail headers
-    /// (RFC 5322 header injection).
+    /// Checks a display name and returns it in Unicode normalisation form C with surrounding white space removed:
+    /// 1 to 50 Unicode scalar values (what a user counts as characters far more often than UTF-16 units; PostgreSQL's
+    /// <c>char_length</c> counts the same), valid UTF-16, and no control characters (C0, DEL, C1, line and paragraph
+    /// separators, bidi embeddings, overrides and isolates). Refusing CR and LF here keeps display names out of mail
+    /// headers (RFC 5322 header injection). NFC makes "Zoë" typed as e + U+0308 the same name as "Zoë" typed as
+    /// U+00EB, as tweet text is.
     /// </summary>
     /// <exception cref="UserAccountException">The display name breaks a rule.</exception>
     public static string NormalizeDisplayName(string? input)
@@ -72,7 +74,7 @@ public static class UserRules
             throw BadInput("A display name is required.");
         }
 
-        // Before normalising: Normalize throws on unpaired surrogates, and long input should not cost work.
+        // Long input should not cost work; invalid UTF-16 is refused before Normalize, which throws on it.
         if (input.Length > DisplayNameMaxLength * 8)
         {
             throw BadInput($"A display name is at most {DisplayNameMaxLength} characters.");

@@ -1,0 +1,314 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Chirp.Contracts;
+using Chirp.EmailWorker.Data;
+using Chirp.Hosting;
+using Chirp.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Chirp.EmailWorker.Tests;
+
+/// <summary>
+/// A real email worker wired to its own Redis, SMTP sink and freshly migrated database, plus the helpers tests
+/// use to write events, read the consumer group and call the subgraph with a signed identity assertion.
+/// </summary>
+public sealed class EmailWorkerHarness : IAsyncDisposable
+{
+    public const string From = "Chirp <no-reply@chirp.test>";
+    private const string KeyId = "test";
+
+    private static readonly string Key = Convert.ToBase64String(Encoding.ASCII.GetBytes("chirp-email-worker-tests-hmac-key-0123456789"));
+
+    private readonly Dictionary<string, string?> _settings;
+    private readonly IdentityAssertionCodec _codec;
+
+    private EmailWorkerHarness(RedisServer redis, SmtpSink smtp, string emailConnectionString, ConnectionMultiplexer client, Dictionary<string, string?> settings)
+    {
+        Redis = redis;
+        Smtp = smtp;
+        EmailConnectionString = emailConnectionString;
+        RedisClient = client;
+        _settings = settings;
+        _codec = new IdentityAssertionCodec(
+            Options.Create(new IdentityAssertionOptions { Keys = new() { [KeyId] = Key }, SigningKeyId = KeyId }),
+            TimeProvider.System);
+    }
+
+    public RedisServer Redis { get; }
+
+    public SmtpSink Smtp { get; }
+
+    public string EmailConnectionString { get; }
+
+    /// <summary>The test's own Redis client (reconnects by itself after a restart).</summary>
+    public ConnectionMultiplexer RedisClient { get; }
+
+    public IDatabase Db => RedisClient.GetDatabase();
+
+    /// <summary>The running worker, or null while it is stopped.</summary>
+    public ServiceHost? Worker { get; private set; }
+
+    /// <summary>
+    /// Starts Redis and an SMTP sink, creates and migrates a database on <paramref name="postgres"/>, and (unless
+    /// <paramref name="startWorker"/> is false) starts the worker. <paramref name="settings"/> override the defaults,
+    /// which use short delays so retries happen within a test.
+    /// </summary>
+    public static async Task<EmailWorkerHarness> StartAsync(PostgresServer postgres, IDictionary<string, string?>? settings = null, bool startWorker = true)
+    {
+        var redis = await RedisServer.StartAsync();
+        var smtp = await SmtpSink.StartAsync();
+        var email = await postgres.CreateDatabaseAsync("email_" + Guid.NewGuid().ToString("N")[..12]);
+        await MigrateAsync(email);
+
+        var merged = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Email"] = email,
+            ["ConnectionStrings:Redis"] = redis.ConnectionString,
+            ["Smtp:Host"] = smtp.Host,
+            ["Smtp:Port"] = smtp.Port.ToString(),
+            ["Smtp:From"] = From,
+            ["Smtp:Timeout"] = "00:00:05",
+            [$"IdentityAssertion:Keys:{KeyId}"] = Key,
+            ["EmailWorker:PollInterval"] = "00:00:00.100",
+            ["EmailWorker:RetryBaseDelay"] = "00:00:00.200",
+            ["EmailWorker:RetryMaxDelay"] = "00:00:01",
+            ["EmailWorker:ClaimIdleTime"] = "00:00:10",
+            ["EmailWorker:MaxDeliveries"] = "5",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            merged[key] = value;
+        }
+
+        var client = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var harness = new EmailWorkerHarness(redis, smtp, email, client, merged);
+        if (startWorker)
+        {
+            await harness.StartWorkerAsync();
+        }
+
+        return harness;
+    }
+
+    /// <summary>Applies the migrations with the same code as the <c>migrate</c> command.</summary>
+    public static async Task MigrateAsync(string connectionString)
+    {
+        var services = new ServiceCollection()
+            .AddDbContextFactory<EmailDbContext>(o => o.UseNpgsql(connectionString))
+            .BuildServiceProvider();
+        await using (services)
+        {
+            Assert.Equal(0, await EmailWorkerService.MigrateAsync(services, [], CancellationToken.None));
+        }
+    }
+
+    public async Task StartWorkerAsync()
+    {
+        Assert.Null(Worker);
+        Worker = await ServiceHost.StartAsync("Chirp.EmailWorker", _settings, b => b.AddEmailWorker(), a => a.MapEmailWorker());
+    }
+
+    public async Task StopWorkerAsync()
+    {
+        if (Worker is { } worker)
+        {
+            Worker = null;
+            await worker.StopAsync();
+        }
+    }
+
+    public EmailDbContext CreateDbContext() =>
+        new(new DbContextOptionsBuilder<EmailDbContext>().UseNpgsql(EmailConnectionString).Options);
+
+    /// <summary>Stores a user's settings directly, as they would be after updates and a confirmation.</summary>
+    public async Task SetSettingsAsync(Guid userId, string? address, bool verified = true, bool notifyOnRetweet = true)
+    {
+        await using var db = CreateDbContext();
+        db.EmailSettings.Add(new EmailSettings
+        {
+            UserId = userId,
+            Address = address,
+            Verified = verified,
+            NotifyOnRetweet = notifyOnRetweet,
+            UpdatedAt = DateTimeOffset.UtcNow,
+        });
+        await db.SaveChangesAsync();
+    }
+
+    /// <summary>A new retweet event of a tweet by <paramref name="authorId"/>.</summary>
+    public static TweetRetweeted NewEvent(Guid authorId, string displayName = "Carol", string handle = "carol", string text = "Hello, Chirp!") =>
+        new(
+            EventId: Guid.CreateVersion7().ToString(),
+            OccurredAt: DateTimeOffset.UtcNow,
+            RetweetId: Guid.CreateVersion7().ToString(),
+            TweetId: Guid.CreateVersion7().ToString(),
+            TweetAuthorId: authorId.ToString(),
+            TweetText: text,
+            RetweetedById: Guid.CreateVersion7().ToString(),
+            RetweetedByHandle: handle,
+            RetweetedByDisplayName: displayName,
+            Traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+
+    /// <summary>Writes <paramref name="e"/> as the tweets subgraph's relay does: <c>XADD</c>, then <c>PUBLISH</c>.</summary>
+    public async Task<RedisValue> AddEventAsync(TweetRetweeted e)
+    {
+        var data = JsonSerializer.Serialize(e, ContractsJsonContext.Default.TweetRetweeted);
+        return await AddEntryAsync(
+            new NameValueEntry(TweetRetweetedStream.TypeField, TweetRetweetedStream.EventType),
+            new NameValueEntry(TweetRetweetedStream.VersionField, TweetRetweetedStream.Version),
+            new NameValueEntry(TweetRetweetedStream.DataField, data));
+    }
+
+    /// <summary>Adds a raw entry to <c>tweet-retweeted</c> and publishes on its channel; retries while Redis reconnects.</summary>
+    public async Task<RedisValue> AddEntryAsync(params NameValueEntry[] fields)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            try
+            {
+                var id = await Db.StreamAddAsync(TweetRetweetedStream.StreamName, fields);
+                await Db.PublishAsync(RedisChannel.Literal(TweetRetweetedStream.ChannelName), id.ToString());
+                return id;
+            }
+            catch (RedisConnectionException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    /// <summary>Waits until the worker's group exists, so the worker is past its start.</summary>
+    public async Task WaitForGroupAsync(TimeSpan? timeout = null)
+    {
+        await Eventually(async () =>
+        {
+            try
+            {
+                var groups = await Db.StreamGroupInfoAsync(TweetRetweetedStream.StreamName);
+                return groups.Any(g => g.Name == TweetRetweetedStream.EmailWorkerGroup);
+            }
+            catch (RedisServerException)
+            {
+                return false;
+            }
+        }, timeout ?? TimeSpan.FromSeconds(15), "the consumer group was not created");
+    }
+
+    /// <summary>Waits until the group has delivered <paramref name="entryId"/> and nothing is pending.</summary>
+    public async Task WaitUntilAcknowledgedAsync(RedisValue entryId, TimeSpan? timeout = null)
+    {
+        await Eventually(async () =>
+        {
+            var group = await GroupAsync();
+            return group is { } g && CompareIds(g.LastDeliveredId, entryId) >= 0 && g.PendingMessageCount == 0;
+        }, timeout ?? TimeSpan.FromSeconds(15), $"entry {entryId} was not delivered and acknowledged");
+    }
+
+    /// <summary>The number of unacknowledged entries in the group (0 when there is no group).</summary>
+    public async Task<long> PendingCountAsync() => (await GroupAsync())?.PendingMessageCount ?? 0;
+
+    public async Task<StreamEntry[]> DeadLettersAsync() => await Db.StreamRangeAsync(TweetRetweetedStream.DeadLetterStreamName);
+
+    public async Task<StreamEntry> WaitForDeadLetterAsync(TimeSpan? timeout = null)
+    {
+        StreamEntry[] dead = [];
+        await Eventually(async () => (dead = await DeadLettersAsync()).Length > 0, timeout ?? TimeSpan.FromSeconds(15), "no dead letter appeared");
+        return Assert.Single(dead);
+    }
+
+    public async Task<List<SentMail>> SentLogAsync()
+    {
+        await using var db = CreateDbContext();
+        return await db.SentMail.AsNoTracking().ToListAsync();
+    }
+
+    /// <summary>A signed <c>Chirp-Identity</c> assertion for <paramref name="userId"/>.</summary>
+    public string IdentityFor(Guid userId, string scope = "tweets:write email:manage") =>
+        _codec.Sign(userId.ToString(), "user" + userId.ToString("N")[..8], "Test User", scope);
+
+    /// <summary>POSTs a GraphQL request to the worker; returns the status and the parsed body.</summary>
+    public async Task<(int Status, JsonObject Body)> GraphQLAsync(string query, JsonObject? variables = null, string? identity = null)
+    {
+        var worker = Worker ?? throw new InvalidOperationException("The worker is not running.");
+        using var http = worker.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "graphql")
+        {
+            Content = new StringContent(new JsonObject { ["query"] = query, ["variables"] = variables?.DeepClone() }.ToJsonString(), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/graphql-response+json"));
+        if (identity is not null)
+        {
+            request.Headers.Add(ChirpHeaders.Identity, identity);
+        }
+
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return ((int)response.StatusCode, JsonNode.Parse(text) as JsonObject ?? new JsonObject { ["raw"] = text });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopWorkerAsync();
+        await RedisClient.DisposeAsync();
+        await Smtp.DisposeAsync();
+        await Redis.DisposeAsync();
+    }
+
+    public static async Task Eventually(Func<Task<bool>> condition, TimeSpan timeout, string failure)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (RedisException) when (DateTime.UtcNow < deadline)
+            {
+                // Redis is restarting; ask again.
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Within {timeout.TotalSeconds:0.#} s: {failure}.");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    private async Task<StreamGroupInfo?> GroupAsync()
+    {
+        try
+        {
+            var groups = await Db.StreamGroupInfoAsync(TweetRetweetedStream.StreamName);
+            return groups.Cast<StreamGroupInfo?>().FirstOrDefault(g => g!.Value.Name == TweetRetweetedStream.EmailWorkerGroup);
+        }
+        catch (RedisServerException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Orders stream ids (<c>ms-seq</c>) numerically.</summary>
+    private static int CompareIds(RedisValue a, RedisValue b)
+    {
+        static (long, long) Parse(RedisValue id)
+        {
+            var text = id.ToString();
+            var dash = text.IndexOf('-', StringComparison.Ordinal);
+            return dash < 0 ? (long.Parse(text), 0) : (long.Parse(text[..dash]), long.Parse(text[(dash + 1)..]));
+        }
+
+        return Parse(a).CompareTo(Parse(b));
+    }
+}

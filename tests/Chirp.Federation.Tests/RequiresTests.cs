@@ -1,0 +1,71 @@
+using System.Text.Json.Nodes;
+using GraphQLParser;
+
+namespace Chirp.Federation.Tests;
+
+/// <summary>Entity hops whose owner needs more than the key (<c>@requires</c>), on a small supergraph of shop subgraphs.</summary>
+public sealed class RequiresTests
+{
+    private const string Shop = """
+        schema @link(url: "https://specs.apollo.dev/link/v1.0") @link(url: "https://specs.apollo.dev/join/v0.3", for: EXECUTION) { query: Query }
+        directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, external: Boolean, override: String, usedOverridden: Boolean) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
+        directive @join__graph(name: String!, url: String!) on ENUM_VALUE
+        directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR
+        directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA
+        scalar join__FieldSet
+        scalar link__Import
+        enum link__Purpose { SECURITY EXECUTION }
+        enum join__Graph {
+          INVENTORY @join__graph(name: "inventory", url: "http://localhost:4001/graphql")
+          PRODUCTS @join__graph(name: "products", url: "http://localhost:4002/graphql")
+          REVIEWS @join__graph(name: "reviews", url: "http://localhost:4003/graphql")
+        }
+        type Product @join__type(graph: INVENTORY, key: "upc") @join__type(graph: PRODUCTS, key: "upc") @join__type(graph: REVIEWS, key: "upc") {
+          upc: String!
+          weight: Int @join__field(graph: INVENTORY, external: true) @join__field(graph: PRODUCTS)
+          name: String @join__field(graph: PRODUCTS)
+          shippingEstimate: Int @join__field(graph: INVENTORY, requires: "weight")
+        }
+        type Review @join__type(graph: REVIEWS) { body: String product: Product }
+        type Query @join__type(graph: INVENTORY) @join__type(graph: PRODUCTS) @join__type(graph: REVIEWS) {
+          topProducts: [Product] @join__field(graph: PRODUCTS)
+          reviews: [Review] @join__field(graph: REVIEWS)
+        }
+        """;
+
+    private static readonly Supergraph Supergraph = Supergraph.Parse(Shop);
+
+    [Fact]
+    public void ARequiredFieldOfTheParentSubgraphIsFetchedWithTheParent()
+    {
+        var plan = new FederatedExecutor(Supergraph).Plan(Parser.Parse("{ topProducts { name shippingEstimate } }"), null);
+
+        Assert.Equal("query{topProducts{name upc weight}}", plan.Fetches[0].Document);
+        Assert.Contains("...on Product{shippingEstimate}", plan.Fetches[1].Document, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ARequiredFieldOfASiblingSubgraphIsFetchedFirstAndSentInTheRepresentation()
+    {
+        var executor = new FederatedExecutor(Supergraph);
+        var transport = new ScriptedTransport()
+            .On("reviews", """{"data":{"reviews":[{"body":"good","product":{"upc":"p1"}}]}}""")
+            .On("products", """{"data":{"_entities":[{"name":"Table","weight":100}]}}""")
+            .On("inventory", request =>
+            {
+                var representation = request.Variables!["representations"]![0]!;
+                var weight = representation["weight"]!.GetValue<int>();
+                var entity = new JsonObject { ["shippingEstimate"] = weight / 2 };
+                return new JsonObject { ["data"] = new JsonObject { ["_entities"] = new JsonArray(entity) } };
+            });
+
+        var result = await Run.Async(transport, "{ reviews { body product { name shippingEstimate } } }", executor: executor);
+
+        Run.AssertNoErrors(result);
+        Assert.Equal("""{"reviews":[{"body":"good","product":{"name":"Table","shippingEstimate":50}}]}""", result.Data!.ToJsonString());
+        Assert.Equal(["reviews", "products", "inventory"], transport.Requests.Select(r => r.Subgraph));
+        Assert.Equal(
+            """[{"__typename":"Product","upc":"p1","weight":100}]""",
+            transport.RequestsTo("inventory").Single().Variables!["representations"]!.ToJsonString());
+    }
+}

@@ -1,0 +1,65 @@
+using System.Net;
+using Chirp.Testing;
+using Microsoft.Extensions.Options;
+
+namespace Chirp.Users.Tests;
+
+[Collection(nameof(UsersCollection))]
+public sealed class HostingTests(UsersService users)
+{
+    [Fact]
+    public async Task ReadinessIsHealthyWhenTheDatabaseAnswers()
+    {
+        using var response = await users.Client.GetAsync("health/ready");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task WithTheDatabaseGoneReadinessFailsAndFieldsGetAGenericInternalError()
+    {
+        await using var host = await users.StartAsync(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Users"] = $"Host=127.0.0.1;Port={FreePort.Next()};Database=users;Username=postgres;Timeout=3",
+        });
+        using var client = host.CreateClient();
+
+        using var ready = await client.GetAsync("health/ready");
+        var response = await client.PostGraphQLAsync("{ userByHandle(handle: \"alice\") { id } }");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Equal(294, response.Status);
+        Assert.Equal(["INTERNAL"], response.ErrorCodes);
+        var error = response.Errors[0]!.ToJsonString();
+        Assert.DoesNotContain("Npgsql", error, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("127.0.0.1", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AMissingConnectionStringStopsTheStart()
+    {
+        await Assert.ThrowsAsync<OptionsValidationException>(() => users.StartAsync(new Dictionary<string, string?>()));
+    }
+
+    [Fact]
+    public async Task MigrateAgainstAnUnreachableDatabaseFailsWithExitCode1()
+    {
+        await using var host = await users.StartAsync(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Users"] = $"Host=127.0.0.1;Port={FreePort.Next()};Database=users;Username=postgres;Timeout=3",
+        });
+
+        var exitCode = await UsersSubgraph.Commands["migrate"](host.Services, [], CancellationToken.None);
+
+        Assert.Equal(1, exitCode);
+    }
+
+    [Fact]
+    public async Task MigrateCanRunAgainWithoutChanges()
+    {
+        var exitCode = await UsersSubgraph.Commands["migrate"](users.Host.Services, [], CancellationToken.None);
+
+        Assert.Equal(0, exitCode);
+    }
+}
