@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Text.Json;
 using Chirp.Contracts;
 using Chirp.Tweets.Data;
 using Microsoft.EntityFrameworkCore;
@@ -24,6 +26,7 @@ public sealed class OutboxRelay(
     TimeProvider time,
     ILogger<OutboxRelay> logger) : BackgroundService
 {
+    private static readonly ActivitySource Tracing = new(TweetsSubgraph.ServiceName);
     private int _retryNow;
 
     /// <inheritdoc />
@@ -108,12 +111,6 @@ public sealed class OutboxRelay(
         var failed = false;
         foreach (var row in rows)
         {
-            if (failed)
-            {
-                // Redis just failed: do not wait on it once per row; these rows keep their place and count no attempt.
-                break;
-            }
-
             try
             {
                 await SendAsync(redis, row);
@@ -122,12 +119,16 @@ public sealed class OutboxRelay(
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
-                failed = true;
                 row.Attempts++;
                 row.NextAttemptAt = time.GetUtcNow() + RetryDelay(o, row.Attempts);
                 row.LastError = e.Message.Length > 500 ? e.Message[..500] : e.Message;
                 logger.LogWarning("Redis refused outbox message {MessageId} (attempt {Attempts}): {Error}. Retrying at {NextAttemptAt:o}.",
                     row.Id, row.Attempts, e.Message, row.NextAttemptAt);
+
+                // Redis is failing: do not wait on it once per row. The rest of the batch keeps its place and is
+                // tried at the next wake-up (a poll, or the reconnect).
+                failed = true;
+                break;
             }
         }
 
@@ -139,6 +140,7 @@ public sealed class OutboxRelay(
 
     private async Task SendAsync(IConnectionMultiplexer redis, OutboxMessage row)
     {
+        using var activity = StartPublishActivity(row);
         var entryId = await redis.GetDatabase().StreamAddAsync(
             TweetRetweetedStream.StreamName,
             [
@@ -149,6 +151,32 @@ public sealed class OutboxRelay(
         var entry = new TweetRetweetedEntry(entryId.ToString(), row.Type, TweetRetweetedStream.Version, row.Payload);
         await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(TweetRetweetedStream.ChannelName), entry.ToJson());
         logger.LogInformation("Relayed outbox message {MessageId} as stream entry {EntryId}.", row.Id, entryId.ToString());
+    }
+
+    /// <summary>A producer span for one send, a child of the mutation's span named by the event's <c>traceparent</c>.</summary>
+    private static Activity? StartPublishActivity(OutboxMessage row)
+    {
+        if (!Tracing.HasListeners())
+        {
+            return null;
+        }
+
+        string? traceparent = null;
+        try
+        {
+            traceparent = JsonSerializer.Deserialize(row.Payload, ContractsJsonContext.Default.TweetRetweeted)?.Traceparent;
+        }
+        catch (JsonException)
+        {
+            // The payload is relayed as it is; only its trace link is lost.
+        }
+
+        var parent = ActivityContext.TryParse(traceparent, null, out var context) ? context : default;
+        var activity = Tracing.StartActivity($"{TweetRetweetedStream.StreamName} publish", ActivityKind.Producer, parent);
+        activity?.SetTag("messaging.system", "redis");
+        activity?.SetTag("messaging.destination.name", TweetRetweetedStream.StreamName);
+        activity?.SetTag("messaging.message.id", row.Id.ToString("D"));
+        return activity;
     }
 
     /// <summary><see cref="OutboxRelayOptions.FirstRetryDelay"/> doubled per earlier attempt, capped, with up to 20% jitter so replicas spread out.</summary>
