@@ -80,12 +80,12 @@ public sealed class ChirpCluster : IAsyncLifetime
         Tweets = await StartAsync("Chirp.Tweets", shared, new() { ["ConnectionStrings:Tweets"] = TweetsConnectionString },
             b => b.AddTweetsSubgraph(), a => a.MapTweetsSubgraph(), TweetsSubgraph.Commands);
         EmailWorker = await StartAsync("Chirp.EmailWorker", shared, new()
-            {
-                ["ConnectionStrings:Email"] = emailDb,
-                ["Smtp:Host"] = "127.0.0.1",
-                ["Smtp:Port"] = Smtp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["Smtp:From"] = "chirp@example.test",
-            },
+        {
+            ["ConnectionStrings:Email"] = emailDb,
+            ["Smtp:Host"] = "127.0.0.1",
+            ["Smtp:Port"] = Smtp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Smtp:From"] = "chirp@example.test",
+        },
             b => b.AddEmailWorker(), a => a.MapEmailWorker(), EmailWorkerService.Commands);
 
         var gatewaySettings = new Dictionary<string, string?>(shared)
