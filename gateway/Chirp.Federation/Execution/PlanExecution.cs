@@ -18,9 +18,16 @@ internal sealed class PlanExecution(QueryPlan plan, ApiSchema api, ISubgraphTran
     private readonly JsonObject _data = [];
     private readonly List<ErrorEntry> _errors = [];
     private readonly Lock _gate = new();
+    private JsonObject? _rootResponse;
 
-    public async Task<FederatedResult> RunAsync(CancellationToken cancellationToken)
+    /// <summary>Runs the plan and builds the response.</summary>
+    /// <param name="cancellationToken">Cancels the fetches.</param>
+    /// <param name="rootResponse">
+    /// For a subscription event: the subgraph's event, which stands for the answer of the (single) root fetch.
+    /// </param>
+    public async Task<FederatedResult> RunAsync(CancellationToken cancellationToken, JsonObject? rootResponse = null)
     {
+        _rootResponse = rootResponse;
         var tasks = new Task[plan.Fetches.Count + 1];
         for (var i = 0; i < plan.Fetches.Count; i++)
         {
@@ -52,7 +59,7 @@ internal sealed class PlanExecution(QueryPlan plan, ApiSchema api, ISubgraphTran
 
     private async Task RunRootFetchAsync(FetchNode fetch, CancellationToken cancellationToken)
     {
-        var response = await SendAsync(fetch, SelectVariables(fetch, null), cancellationToken);
+        var response = _rootResponse ?? await SendAsync(fetch, SelectVariables(fetch, null), cancellationToken);
         lock (_gate)
         {
             if (response is null)
