@@ -165,7 +165,7 @@ public sealed class FederatedExecutor
     {
         try
         {
-            return await new PlanExecution(plan, _supergraph.Api, transport, variables, _logger).RunAsync(cancellationToken, rootResponse);
+            return await new PlanExecution(plan, _supergraph.Api, transport, variables, _logger, rootResponse).RunAsync(cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

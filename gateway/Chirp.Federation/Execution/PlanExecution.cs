@@ -11,23 +11,24 @@ namespace Chirp.Federation.Execution;
 /// Runs one <see cref="QueryPlan"/> for one request: sends the fetches (each as soon as the fetches it depends on
 /// are done), merges their data into one response tree, then builds the client's response from it with null
 /// propagation (GraphQL spec section 6.4.4, "Handling Field Errors") and client error paths.
+/// For a subscription event, <paramref name="rootResponse"/> is the subgraph's event: it stands for the answer of
+/// the (single) root fetch.
 /// </summary>
-internal sealed class PlanExecution(QueryPlan plan, ApiSchema api, ISubgraphTransport transport, JsonObject variables, ILogger logger)
+internal sealed class PlanExecution(
+    QueryPlan plan,
+    ApiSchema api,
+    ISubgraphTransport transport,
+    JsonObject variables,
+    ILogger logger,
+    JsonObject? rootResponse = null)
 {
-
     private readonly JsonObject _data = [];
     private readonly List<ErrorEntry> _errors = [];
     private readonly Lock _gate = new();
-    private JsonObject? _rootResponse;
 
     /// <summary>Runs the plan and builds the response.</summary>
-    /// <param name="cancellationToken">Cancels the fetches.</param>
-    /// <param name="rootResponse">
-    /// For a subscription event: the subgraph's event, which stands for the answer of the (single) root fetch.
-    /// </param>
-    public async Task<FederatedResult> RunAsync(CancellationToken cancellationToken, JsonObject? rootResponse = null)
+    public async Task<FederatedResult> RunAsync(CancellationToken cancellationToken)
     {
-        _rootResponse = rootResponse;
         var tasks = new Task[plan.Fetches.Count + 1];
         for (var i = 0; i < plan.Fetches.Count; i++)
         {
@@ -59,7 +60,7 @@ internal sealed class PlanExecution(QueryPlan plan, ApiSchema api, ISubgraphTran
 
     private async Task RunRootFetchAsync(FetchNode fetch, CancellationToken cancellationToken)
     {
-        var response = _rootResponse ?? await SendAsync(fetch, SelectVariables(fetch, null), cancellationToken);
+        var response = rootResponse ?? await SendAsync(fetch, SelectVariables(fetch, null), cancellationToken);
         lock (_gate)
         {
             if (response is null)
