@@ -142,8 +142,9 @@ public sealed class FederatedExecutor
         {
             return (null, GetPlan(entry, request.Caller, variables), variables);
         }
-        catch (QueryPlanningException e)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // A supergraph the planner cannot serve (QueryPlanningException) or a planner fault: not the client's doing.
             _logger.LogError(e, "Planning operation {OperationName} failed.", request.OperationName);
             var failed = new FederatedResult
             {
