@@ -52,58 +52,125 @@ public sealed class FederatedExecutor
     /// </returns>
     public async Task<FederatedResult> ExecuteAsync(FederatedRequest request, ISubgraphTransport transport, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(transport);
+        var (refusal, plan, variables) = await PrepareAsync(request);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        if (plan!.Operation == OperationType.Subscription)
+        {
+            return Refuse(FederatedFailure.None, [Error("Subscriptions run over WebSocket (graphql-transport-ws) or server-sent events.", ErrorCodes.BadUserInput)]);
+        }
+
+        return await RunAsync(plan, transport, variables!, request.OperationName, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Validates and plans a subscription. The caller subscribes to <see cref="FederatedSubscription.Subgraph"/> with
+    /// <see cref="FederatedSubscription.Request"/> and passes each event to <see cref="FederatedSubscription.ResolveEventAsync"/>,
+    /// which fetches what other subgraphs own and shapes the event for the client.
+    /// </summary>
+    /// <returns>
+    /// The subscription, or a refusal: a request error, a result for an operation that is not a subscription, or the
+    /// errors of a subscription field the caller may not see (then nothing is to be subscribed to).
+    /// </returns>
+    public async Task<(FederatedResult? Refusal, FederatedSubscription? Subscription)> PrepareSubscriptionAsync(
+        FederatedRequest request,
+        CancellationToken cancellationToken)
+    {
+        var (refusal, plan, variables) = await PrepareAsync(request);
+        if (refusal is not null)
+        {
+            return (refusal, null);
+        }
+
+        if (plan!.Operation != OperationType.Subscription)
+        {
+            return (Refuse(FederatedFailure.None, [Error("The operation is not a subscription.", ErrorCodes.BadUserInput)]), null);
+        }
+
+        var root = plan.RootFetches.FirstOrDefault();
+        if (root is null)
+        {
+            // The subscription field is denied to this caller: the result holds its error.
+            return (await RunAsync(plan, new NoTransport(), variables!, request.OperationName, null, cancellationToken), null);
+        }
+
+        var subgraphVariables = new JsonObject();
+        foreach (var name in root.Variables)
+        {
+            if (variables!.TryGetPropertyValue(name, out var value))
+            {
+                subgraphVariables[name] = value?.DeepClone();
+            }
+        }
+
+        return (null, new FederatedSubscription(
+            root.Subgraph,
+            new SubgraphRequest(root.Document, subgraphVariables.Count == 0 ? null : subgraphVariables, root.OperationName),
+            (response, transport, token) => RunAsync(plan, transport, variables!, request.OperationName, response, token)));
+    }
+
+    private async Task<(FederatedResult? Refusal, QueryPlan? Plan, JsonObject? Variables)> PrepareAsync(FederatedRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
         var operation = SelectOperation(request.Document, request.OperationName);
         if (operation is null)
         {
             var message = request.OperationName is null
                 ? "The document holds several operations; say which one to run with operationName."
                 : $"The document has no operation named '{request.OperationName}'.";
-            return Refuse(FederatedFailure.OperationNotFound, [Error(message, RequestErrorCodes.OperationNotFound)]);
+            return (Refuse(FederatedFailure.OperationNotFound, [Error(message, RequestErrorCodes.OperationNotFound)]), null, null);
         }
 
         var entry = await GetEntryAsync(request.Query, request.OperationName, request.Document, operation);
         if (entry.ValidationErrors.Count > 0)
         {
-            return Refuse(FederatedFailure.ValidationFailed, [.. entry.ValidationErrors.Select(e => e.DeepClone())]);
-        }
-
-        if (operation.Operation == OperationType.Subscription)
-        {
-            return Refuse(FederatedFailure.None, [Error("Subscriptions run over WebSocket (graphql-transport-ws) or server-sent events.", ErrorCodes.BadUserInput)]);
+            return (Refuse(FederatedFailure.ValidationFailed, [.. entry.ValidationErrors.Select(e => e.DeepClone())]), null, null);
         }
 
         var coercionErrors = new List<JsonObject>();
         var variables = VariableCoercion.Coerce(_supergraph, operation, request.Variables, entry.Lines, coercionErrors);
         if (coercionErrors.Count > 0)
         {
-            return Refuse(FederatedFailure.VariablesInvalid, [.. coercionErrors]);
+            return (Refuse(FederatedFailure.VariablesInvalid, [.. coercionErrors]), null, null);
         }
 
-        QueryPlan plan;
         try
         {
-            plan = GetPlan(entry, request.Caller, variables);
+            return (null, GetPlan(entry, request.Caller, variables), variables);
         }
-        catch (QueryPlanningException e)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // A supergraph the planner cannot serve (QueryPlanningException) or a planner fault: not the client's doing.
             _logger.LogError(e, "Planning operation {OperationName} failed.", request.OperationName);
-            return new FederatedResult
+            var failed = new FederatedResult
             {
                 HasData = true,
                 Data = null,
                 Errors = [Error("The gateway cannot split this operation over its services.", ErrorCodes.Internal)],
             };
+            return (failed, null, null);
         }
+    }
 
+    private async Task<FederatedResult> RunAsync(
+        QueryPlan plan,
+        ISubgraphTransport transport,
+        JsonObject variables,
+        string? operationName,
+        JsonObject? rootResponse,
+        CancellationToken cancellationToken)
+    {
         try
         {
-            return await new PlanExecution(plan, _supergraph.Api, transport, variables, _logger).RunAsync(cancellationToken);
+            return await new PlanExecution(plan, _supergraph.Api, transport, variables, _logger, rootResponse).RunAsync(cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            _logger.LogError(e, "Executing operation {OperationName} failed unexpectedly.", request.OperationName);
+            _logger.LogError(e, "Executing operation {OperationName} failed unexpectedly.", operationName);
             return new FederatedResult { HasData = true, Data = null, Errors = [Error("An unexpected error occurred.", ErrorCodes.Internal)] };
         }
     }
@@ -258,6 +325,12 @@ public sealed class FederatedExecutor
 
     private static JsonObject Error(string message, string code) =>
         new() { ["message"] = message, ["extensions"] = new JsonObject { ["code"] = code } };
+
+    private sealed class NoTransport : ISubgraphTransport
+    {
+        public Task<JsonObject> ExecuteAsync(string subgraphName, SubgraphRequest request, CancellationToken cancellationToken) =>
+            throw new SubgraphUnavailableException(subgraphName, "No transport: the plan was not expected to send anything.");
+    }
 
     private sealed record OperationEntry(
         GraphQLDocument Document,

@@ -150,3 +150,39 @@ public sealed class PrintingTests
         return (string)((GraphQLParser.AST.GraphQLStringValue)field.Arguments!.Items[0].Value).Value;
     }
 }
+
+public sealed class SubscriptionTests
+{
+    private const string Query = "subscription { tweetRetweeted { eventId retweetedBy { handle } } }";
+
+    [Fact]
+    public async Task EachEventIsCompletedWithTheFieldsOfOtherSubgraphs()
+    {
+        var executor = new FederatedExecutor(TestSupergraph.Value);
+        var document = GraphQLParser.Parser.Parse(Query);
+        var (refusal, subscription) = await executor.PrepareSubscriptionAsync(new FederatedRequest(document, Query, null, null, Run.Alice), default);
+        var transport = new ScriptedTransport().OnEntities("users", new Dictionary<string, string> { ["u-bob"] = """{"handle":"bob"}""" });
+
+        var result = await subscription!.ResolveEventAsync(
+            System.Text.Json.Nodes.JsonNode.Parse("""{"data":{"tweetRetweeted":{"eventId":"e1","retweetedBy":{"id":"u-bob"}}}}""")!.AsObject(),
+            transport,
+            default);
+
+        Assert.Null(refusal);
+        Assert.Equal("tweets", subscription.Subgraph);
+        Assert.Equal("subscription{tweetRetweeted{eventId retweetedBy{id}}}", subscription.Request.Query);
+        Assert.Equal("""{"tweetRetweeted":{"eventId":"e1","retweetedBy":{"handle":"bob"}}}""", result.Data!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task AnAnonymousSubscriberIsRefusedBeforeAnythingIsOpened()
+    {
+        var executor = new FederatedExecutor(TestSupergraph.Value);
+        var document = GraphQLParser.Parser.Parse(Query);
+
+        var (refusal, subscription) = await executor.PrepareSubscriptionAsync(new FederatedRequest(document, Query, null, null, CallerContext.Anonymous), default);
+
+        Assert.Null(subscription);
+        Assert.Equal("UNAUTHENTICATED", refusal!.Errors![0]!["extensions"]!["code"]!.GetValue<string>());
+    }
+}

@@ -262,6 +262,7 @@ internal sealed class QueryPlanner(
         }
 
         AddKeys();
+
         // @requires: a field the owner needs in the representation comes from this fetch when it can, else from
         // the entity fetch of another subgraph that then runs first.
         foreach (var owner in remote.ToList())
@@ -317,6 +318,7 @@ internal sealed class QueryPlanner(
             {
                 ready.InternalKeys[field.Name.StringValue] = EnsureInternalField(entityFetch.Items, levelKeys, field);
             }
+
             if (entityFetch.Items.Count == 0)
             {
                 entityFetch.Items.Add(new FetchField(null, "__typename"));
