@@ -159,8 +159,11 @@ public sealed class PostgresServer : IAsyncDisposable
             try
             {
                 var ownerFile = Path.Combine(directory, "owner");
-                if (!File.Exists(ownerFile) || !int.TryParse(await File.ReadAllTextAsync(ownerFile), out var owner) || TestFolders.IsAlive(owner))
+                if (File.Exists(ownerFile)
+                    ? int.TryParse(await File.ReadAllTextAsync(ownerFile), out var owner) && TestFolders.IsAlive(owner)
+                    : Directory.GetLastWriteTimeUtc(directory) > DateTime.UtcNow.AddHours(-1))
                 {
+                    // Still in use, or (without an owner file) possibly being created right now.
                     continue;
                 }
 
@@ -192,20 +195,7 @@ public sealed class PostgresServer : IAsyncDisposable
         }
     }
 
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Left for the next run's clean-up.
-        }
-    }
+    private static void TryDelete(string directory) => TestFolders.TryDelete(directory);
 }
 
 /// <summary>A freshly initialised, never started cluster that <see cref="PostgresServer"/> copies.</summary>
@@ -213,6 +203,9 @@ internal static class Template
 {
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static string? _path;
+
+    // Held for the life of the process: its pipe closing is what deletes the template.
+    private static GuardedScript? _remover;
 
     /// <summary>Runs initdb once per test process and returns the data folder.</summary>
     public static async Task<string> GetAsync(string root, string initdb, CancellationToken ct)
@@ -258,17 +251,9 @@ internal static class Template
                 timezone = 'UTC'
 
                 """, ct);
-            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-            {
-                try
-                {
-                    Directory.Delete(directory, recursive: true);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    // The next run's clean-up removes it.
-                }
-            };
+            // Deleted by a separate process once this one exits (however it exits): the pipe to it closes then.
+            // A ProcessExit handler is not enough, the test host may be killed while it runs.
+            _remover = GuardedScript.Start("cat >/dev/null; rm -rf \"$1\"", directory);
             _path = data;
             return data;
         }
@@ -314,6 +299,37 @@ internal static class TestFolders
         }
 
         return root;
+    }
+
+    /// <summary>
+    /// Deletes a server folder, its <c>owner</c> file last, so that a deletion cut short (a test host killed
+    /// while exiting) still leaves the marker the next run's clean-up looks for.
+    /// </summary>
+    public static void TryDelete(string directory)
+    {
+        try
+        {
+            if (!Directory.Exists(directory))
+            {
+                return;
+            }
+
+            foreach (var child in Directory.EnumerateDirectories(directory))
+            {
+                Directory.Delete(child, recursive: true);
+            }
+
+            foreach (var file in Directory.EnumerateFiles(directory).OrderBy(f => Path.GetFileName(f) == "owner"))
+            {
+                File.Delete(file);
+            }
+
+            Directory.Delete(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left for the next run's clean-up.
+        }
     }
 
     /// <summary>True when a process with this id exists.</summary>
