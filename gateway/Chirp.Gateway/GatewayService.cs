@@ -34,7 +34,11 @@ public static class GatewayService
     /// <summary>Maps every route of DESIGN.md section 6.</summary>
     public static WebApplication MapGateway(this WebApplication app)
     {
-        app.UseExceptionHandler();
+        // Malformed or oversized requests that ASP.NET itself refuses keep their 4xx instead of becoming a 500.
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
         app.UseStatusCodePages();
         app.UseGraphQLIde();
         app.UseChirpBearerTokens();

@@ -17,6 +17,12 @@ public sealed class GraphQLHttpOptions
 {
     /// <summary>Largest request body accepted, in bytes; larger bodies get 413.</summary>
     public long MaxRequestBytes { get; set; } = 256 * 1024;
+
+    /// <summary>
+    /// Most field selections one document may make, counting each fragment spread as often as it is used; larger
+    /// documents get 422 before anything runs, so a small body cannot ask for unbounded work (aliases, fragments).
+    /// </summary>
+    public int MaxFieldSelections { get; set; } = 2000;
 }
 
 /// <summary>
@@ -53,7 +59,7 @@ public static class GraphQLHttpEndpoint
         var (request, status, message) = isGet ? ReadGet(context.Request) : await ReadPostAsync(context.Request, options.MaxRequestBytes, context.RequestAborted);
         if (request is null)
         {
-            if (status == StatusCodes.Status415UnsupportedMediaType || status == StatusCodes.Status413PayloadTooLarge)
+            if (status is StatusCodes.Status415UnsupportedMediaType or StatusCodes.Status413PayloadTooLarge)
             {
                 await WriteProblemAsync(context, status, message!);
             }
@@ -74,6 +80,15 @@ public static class GraphQLHttpEndpoint
         {
             await WriteResultAsync(context, mediaType, StatusCodes.Status400BadRequest,
                 GraphQLResult.RequestError(GraphQLRequestFailure.None, "The document does not parse: " + e.Description, "GRAPHQL_PARSE_FAILED"));
+            return;
+        }
+
+        if (GraphQLDocuments.ExceedsFieldSelections(document, options.MaxFieldSelections))
+        {
+            await WriteResultAsync(context, mediaType, StatusCodes.Status422UnprocessableEntity,
+                GraphQLResult.RequestError(GraphQLRequestFailure.ValidationFailed,
+                    $"The document selects more than {options.MaxFieldSelections} fields (fragments counted each time they are spread); split it into smaller operations.",
+                    "GRAPHQL_VALIDATION_FAILED"));
             return;
         }
 
@@ -202,7 +217,7 @@ public static class GraphQLHttpEndpoint
                 return null;
             }
 
-            if (node is JsonObject o)
+            if (node is JsonObject o && JsonRequestBody.IsWellFormed(o))
             {
                 return o;
             }
@@ -223,32 +238,10 @@ public static class GraphQLHttpEndpoint
             return (null, StatusCodes.Status415UnsupportedMediaType, "Content-Type must be application/json.");
         }
 
-        if (http.ContentLength > maxBytes)
+        var (body, status, error) = await JsonRequestBody.ReadAsync(http, maxBytes, ct);
+        if (error is not null)
         {
-            return (null, StatusCodes.Status413PayloadTooLarge, $"The request body is larger than {maxBytes} bytes.");
-        }
-
-        JsonNode? body;
-        try
-        {
-            using var buffer = new MemoryStream();
-            var chunk = new byte[16 * 1024];
-            int read;
-            while ((read = await http.Body.ReadAsync(chunk, ct)) > 0)
-            {
-                if (buffer.Length + read > maxBytes)
-                {
-                    return (null, StatusCodes.Status413PayloadTooLarge, $"The request body is larger than {maxBytes} bytes.");
-                }
-
-                buffer.Write(chunk, 0, read);
-            }
-
-            body = JsonNode.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length).Span);
-        }
-        catch (JsonException)
-        {
-            return (null, StatusCodes.Status400BadRequest, "The request body is not valid JSON.");
+            return (null, status, error);
         }
 
         return ReadRequestObject(body);
@@ -297,6 +290,69 @@ public static class GraphQLHttpEndpoint
 /// <summary>Helpers over parsed GraphQL documents.</summary>
 public static class GraphQLDocuments
 {
+    /// <summary>
+    /// True when the document makes more than <paramref name="limit"/> field selections, with every fragment spread
+    /// expanded where it is used (so fragment fan-out counts in full). Stops counting at the limit.
+    /// </summary>
+    public static bool ExceedsFieldSelections(GraphQLDocument document, int limit)
+    {
+        var fragments = new Dictionary<string, GraphQLFragmentDefinition>(StringComparer.Ordinal);
+        foreach (var fragment in document.Definitions.OfType<GraphQLFragmentDefinition>())
+        {
+            fragments.TryAdd(fragment.FragmentName.Name.StringValue, fragment);
+        }
+
+        var budget = limit;
+        var expanding = new HashSet<string>(StringComparer.Ordinal);
+        return document.Definitions.OfType<GraphQLOperationDefinition>().Any(operation => !Within(operation.SelectionSet));
+
+        bool Within(GraphQLSelectionSet? set)
+        {
+            if (set is null)
+            {
+                return true;
+            }
+
+            foreach (var selection in set.Selections)
+            {
+                switch (selection)
+                {
+                    case GraphQLField field:
+                        if (--budget < 0 || !Within(field.SelectionSet))
+                        {
+                            return false;
+                        }
+
+                        break;
+                    case GraphQLInlineFragment inline:
+                        if (!Within(inline.SelectionSet))
+                        {
+                            return false;
+                        }
+
+                        break;
+                    case GraphQLFragmentSpread spread:
+                        var name = spread.FragmentName.Name.StringValue;
+
+                        // A cycle is a validation error reported later; here it only must not loop.
+                        if (fragments.TryGetValue(name, out var definition) && expanding.Add(name))
+                        {
+                            var ok = Within(definition.SelectionSet);
+                            expanding.Remove(name);
+                            if (!ok)
+                            {
+                                return false;
+                            }
+                        }
+
+                        break;
+                }
+            }
+
+            return true;
+        }
+    }
+
     /// <summary>
     /// The operation to run (GraphQL spec section 6.1 GetOperation): the one named <paramref name="operationName"/>,
     /// or the only one when no name is given; null when there is no such single operation.

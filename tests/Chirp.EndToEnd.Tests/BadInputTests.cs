@@ -107,6 +107,72 @@ public sealed class BadInputTests(ChirpCluster cluster)
     }
 
     [Theory]
+    [InlineData("""{"text":"lone \ud800 surrogate"}""")]
+    [InlineData("""{"text":"bad \udfff"}""")]
+    public async Task TweetTextThatIsNotUnicodeIsBadRequest(string json)
+    {
+        var user = await cluster.NewUserAsync("surrogate");
+        using var client = cluster.Client(user.AccessToken);
+        using var response = await client.PostAsync("/tweets", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(0, await CountAsync($"SELECT count(*) FROM tweets WHERE author_id = '{user.Id}'"));
+    }
+
+    [Fact]
+    public async Task BodiesThatAreNotUtf8OrTooLargeGet4xx()
+    {
+        var user = await cluster.NewUserAsync("bytes");
+        using var client = cluster.Client(user.AccessToken);
+        using var invalid = new ByteArrayContent([.. "{\"text\":\"bad "u8.ToArray(), 0xff, 0xfe, .. "\"}"u8.ToArray()]);
+        invalid.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var notUtf8 = await client.PostAsync("/tweets", invalid);
+        Assert.Equal(HttpStatusCode.BadRequest, notUtf8.StatusCode);
+
+        using var huge = await client.PostAsJsonAsync("/tweets", new { text = new string('x', 300_000) });
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
+
+        Assert.Equal(0, await CountAsync($"SELECT count(*) FROM tweets WHERE author_id = '{user.Id}'"));
+    }
+
+    [Theory]
+    [InlineData("first=abc")]
+    [InlineData("first=1&first=2")]
+    [InlineData("first=0")]
+    [InlineData("first=100000")]
+    [InlineData("after=not-a-cursor")]
+    public async Task BadPagingParametersAreBadRequest(string query)
+    {
+        var user = await cluster.NewUserAsync("paging");
+        using var client = cluster.Client(user.AccessToken);
+        using var response = await client.GetAsync("/tweets?" + query);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task GraphQLVariableThatIsNotUnicodeIsBadRequest()
+    {
+        using var client = cluster.Client();
+        using var response = await client.PostAsync("/graphql", new StringContent(
+            """{"query":"query($h: String!) { userByHandle(handle: $h) { id } }","variables":{"h":"\ud800"}}""",
+            System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task DocumentsSelectingTooManyFieldsAreRefusedBeforeRunning()
+    {
+        var aliases = string.Join(' ', Enumerable.Range(0, 400).Select(i => $"a{i}: tweet(id: \"x\") {{ id text author {{ handle displayName }} }}"));
+        var (status, body) = await cluster.GraphQLAsync(null, "{ " + aliases + " }");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.False(body.ContainsKey("data"));
+
+        var fanOut = "query { ...A ...A } fragment A on Query { ...B ...B ...B ...B } fragment B on Query { ...C ...C ...C ...C } "
+            + "fragment C on Query { ...D ...D ...D ...D } fragment D on Query { ...E ...E ...E ...E } fragment E on Query { t1: tweet(id: \"x\") { id } t2: tweet(id: \"y\") { id } }";
+        (status, _) = await cluster.GraphQLAsync(null, fanOut);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+    }
+
+    [Theory]
     [InlineData("ab")]
     [InlineData("has space")]
     [InlineData("way_too_long_handle")]

@@ -54,6 +54,54 @@ public sealed class TokenTests(ChirpCluster cluster)
     }
 
     [Fact]
+    public async Task RevokedRefreshTokenCannotBeUsed()
+    {
+        var user = await cluster.NewUserAsync("revoke");
+        using var client = cluster.Client();
+        var tokens = await TokenAsync(client, new() { ["grant_type"] = "password", ["username"] = user.Handle, ["password"] = "correct horse battery" });
+        var refresh = tokens["refresh_token"]!.GetValue<string>();
+
+        using var revoked = await client.PostAsync("/auth/revoke", new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = refresh }));
+        Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        using var unknown = await client.PostAsync("/auth/revoke", new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = "never-issued" }));
+        Assert.Equal(HttpStatusCode.OK, unknown.StatusCode);
+
+        using var refreshed = await client.PostAsync("/auth/token", new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "refresh_token", ["refresh_token"] = refresh }));
+        Assert.Equal(HttpStatusCode.BadRequest, refreshed.StatusCode);
+    }
+
+    [Fact]
+    public async Task LogOutEndsThisSessionOnlyAndEverywhereEndsAll()
+    {
+        var user = await cluster.NewUserAsync("logout");
+        using var anonymous = cluster.Client();
+        var first = await TokenAsync(anonymous, new() { ["grant_type"] = "password", ["username"] = user.Handle, ["password"] = "correct horse battery" });
+        var second = await TokenAsync(anonymous, new() { ["grant_type"] = "password", ["username"] = user.Handle, ["password"] = "correct horse battery" });
+
+        using (var client = cluster.Client(first["access_token"]!.GetValue<string>()))
+        {
+            using var response = await client.PostAsync("/auth/logout", null);
+            Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        }
+
+        using var afterFirst = await anonymous.PostAsync("/auth/token", new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "refresh_token", ["refresh_token"] = first["refresh_token"]!.GetValue<string>() }));
+        Assert.Equal(HttpStatusCode.BadRequest, afterFirst.StatusCode);
+        var stillThere = await TokenAsync(anonymous, new() { ["grant_type"] = "refresh_token", ["refresh_token"] = second["refresh_token"]!.GetValue<string>() });
+
+        using (var client = cluster.Client(stillThere["access_token"]!.GetValue<string>()))
+        {
+            using var response = await client.PostAsJsonAsync("/auth/logout", new { everywhere = true });
+            Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        }
+
+        using var afterAll = await anonymous.PostAsync("/auth/token", new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "refresh_token", ["refresh_token"] = stillThere["refresh_token"]!.GetValue<string>() }));
+        Assert.Equal(HttpStatusCode.BadRequest, afterAll.StatusCode);
+
+        using var noToken = await anonymous.PostAsync("/auth/logout", null);
+        Assert.Equal(HttpStatusCode.Unauthorized, noToken.StatusCode);
+    }
+
+    [Fact]
     public async Task TokenEndpointAcceptsJsonAndRefusesUnknownScopes()
     {
         var user = await cluster.NewUserAsync("jsonlogin");

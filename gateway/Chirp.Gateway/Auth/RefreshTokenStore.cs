@@ -19,20 +19,24 @@ public sealed class RefreshTokenStore(IConnectionMultiplexer redis, IOptions<Tok
 
     /// <summary>Starts a new family for a fresh log-in and returns its first token.</summary>
     /// <exception cref="RedisException">Redis cannot be reached.</exception>
-    public Task<string> IssueAsync(TokenSubject subject) => IssueInFamilyAsync(subject, Guid.CreateVersion7().ToString("N"));
+    public async Task<(string Token, string Family)> IssueAsync(TokenSubject subject)
+    {
+        var family = Guid.CreateVersion7().ToString("N");
+        return (await IssueInFamilyAsync(subject, family), family);
+    }
 
     /// <summary>
     /// Redeems <paramref name="token"/>: on success marks it rotated and returns a new token of the same family; a
     /// rotated token revokes its family (<see cref="RedeemStatus.Reused"/>).
     /// </summary>
-    public async Task<(RedeemStatus Status, TokenSubject? Subject, string? NewToken)> RedeemAsync(string token)
+    public async Task<(RedeemStatus Status, TokenSubject? Subject, string? NewToken, string? Family)> RedeemAsync(string token)
     {
         var db = redis.GetDatabase();
         var key = TokenKey(Hash(token));
         var fields = await db.HashGetAllAsync(key);
         if (fields.Length == 0)
         {
-            return (RedeemStatus.Unknown, null, null);
+            return (RedeemStatus.Unknown, null, null, null);
         }
 
         var map = fields.ToDictionary(f => f.Name.ToString(), f => f.Value.ToString());
@@ -43,11 +47,11 @@ public sealed class RefreshTokenStore(IConnectionMultiplexer redis, IOptions<Tok
         if (!await tx.ExecuteAsync())
         {
             await RevokeFamilyAsync(family);
-            return (RedeemStatus.Reused, null, null);
+            return (RedeemStatus.Reused, null, null, null);
         }
 
         var subject = new TokenSubject(map["sub"], map["handle"], map["displayName"], map["scope"]);
-        return (RedeemStatus.Rotated, subject, await IssueInFamilyAsync(subject, family));
+        return (RedeemStatus.Rotated, subject, await IssueInFamilyAsync(subject, family), family);
     }
 
     /// <summary>Revokes the family of <paramref name="token"/>; returns the user id, or null for an unknown token.</summary>
@@ -97,7 +101,8 @@ public sealed class RefreshTokenStore(IConnectionMultiplexer redis, IOptions<Tok
         return token;
     }
 
-    private async Task RevokeFamilyAsync(string family)
+    /// <summary>Revokes one family (one log-in session) by its id, the access token's <c>sid</c> claim.</summary>
+    public async Task RevokeFamilyAsync(string family)
     {
         var db = redis.GetDatabase();
         var members = await db.SetMembersAsync(FamilyKey(family));

@@ -1,4 +1,7 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using Chirp.GraphQL.AspNetCore;
+using Microsoft.AspNetCore.Http.Features;
 using Chirp.Contracts;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -21,6 +24,19 @@ public static class TokenEndpoints
             .WithTags("auth")
             .WithSummary("Issue an access token (password or refresh_token grant)");
 
+        endpoints.MapPost("/auth/revoke", RevokeAsync)
+            .Accepts<Dictionary<string, string>>("application/x-www-form-urlencoded", "application/json")
+            .Produces(StatusCodes.Status200OK)
+            .Produces<OAuthError>(StatusCodes.Status400BadRequest)
+            .WithTags("auth")
+            .WithSummary("Revoke a refresh token and its whole session (RFC 7009)");
+
+        endpoints.MapPost("/auth/logout", LogOutAsync)
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .WithTags("auth")
+            .WithSummary("End this session's refresh tokens; {\"everywhere\": true} ends every session of the user");
+
         endpoints.MapGet("/.well-known/jwks.json", (SigningKeys keys) => Results.Json(keys.ToJwks()))
             .WithTags("auth").WithSummary("Public keys that verify access tokens");
 
@@ -42,6 +58,9 @@ public static class TokenEndpoints
         }).WithTags("auth").WithSummary("Authorization server metadata (RFC 8414)");
         return endpoints;
     }
+
+    /// <summary>Largest accepted body of the token, revocation and log-out endpoints.</summary>
+    private const int MaxBodyBytes = 16 * 1024;
 
     /// <summary>A successful token response (RFC 6749 section 5.1).</summary>
     public sealed record TokenResponse(string access_token, string token_type, int expires_in, string refresh_token, string scope);
@@ -86,7 +105,8 @@ public static class TokenEndpoints
                         }
 
                         var subject = new TokenSubject(u.Id, u.Handle, u.DisplayName, scope);
-                        return Success(issuer, subject, await refreshTokens.IssueAsync(subject));
+                        var (refreshToken, family) = await refreshTokens.IssueAsync(subject);
+                        return Success(issuer, subject, refreshToken, family);
                     }
 
                 case "refresh_token":
@@ -97,9 +117,9 @@ public static class TokenEndpoints
                             return Error("invalid_request", "refresh_token is required.");
                         }
 
-                        var (status, subject, newToken) = await refreshTokens.RedeemAsync(token);
+                        var (status, subject, newToken, family) = await refreshTokens.RedeemAsync(token);
                         return status == RefreshTokenStore.RedeemStatus.Rotated
-                            ? Success(issuer, subject!, newToken!)
+                            ? Success(issuer, subject!, newToken!, family!)
                             : Error("invalid_grant", "The refresh token is invalid, expired or revoked.");
                     }
 
@@ -115,9 +135,80 @@ public static class TokenEndpoints
         }
     }
 
-    private static IResult Success(TokenIssuer issuer, TokenSubject subject, string refreshToken)
+    /// <summary>
+    /// RFC 7009: a refresh token ends its session (its family); an unknown token is answered 200 as the RFC asks.
+    /// Access tokens are short-lived and cannot be revoked here yet: 400 <c>unsupported_token_type</c>.
+    /// </summary>
+    private static async Task<IResult> RevokeAsync(HttpContext context, RefreshTokenStore refreshTokens)
     {
-        var (token, expiresIn, _) = issuer.Issue(subject);
+        context.Response.Headers.CacheControl = "no-store";
+        var form = await ReadParametersAsync(context.Request);
+        var token = form?.GetValueOrDefault("token");
+        if (string.IsNullOrEmpty(token))
+        {
+            return Error("invalid_request", "token is required.");
+        }
+
+        try
+        {
+            if (await refreshTokens.RevokeAsync(token) is not null)
+            {
+                return Results.Ok();
+            }
+        }
+        catch (RedisException)
+        {
+            return Results.Json(new OAuthError("temporarily_unavailable", "The token service cannot reach a dependency; try again."), statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        return token.Count(c => c == '.') == 2
+            ? Error("unsupported_token_type", "Access tokens expire on their own; revoke the refresh token instead.")
+            : Results.Ok();
+    }
+
+    /// <summary>Ends the caller's session (the <c>sid</c> of the access token), or all of them with <c>{"everywhere": true}</c>.</summary>
+    private static async Task<IResult> LogOutAsync(HttpContext context, RefreshTokenStore refreshTokens)
+    {
+        if (context.User.Identity?.IsAuthenticated != true || context.User.FindFirst("sub")?.Value is not { } userId)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, detail: "Log-out needs the session's access token.",
+                extensions: new Dictionary<string, object?> { ["code"] = ErrorCodes.Unauthenticated });
+        }
+
+        var everywhere = false;
+        if (context.Request.ContentLength > 0)
+        {
+            var form = await ReadParametersAsync(context.Request);
+            if (form is null || (form.TryGetValue("everywhere", out var value) && !bool.TryParse(value, out everywhere)))
+            {
+                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: "Send no body, or {\"everywhere\": true|false}.",
+                    extensions: new Dictionary<string, object?> { ["code"] = ErrorCodes.BadUserInput });
+            }
+        }
+
+        try
+        {
+            if (everywhere)
+            {
+                await refreshTokens.RevokeAllAsync(userId);
+            }
+            else if (context.User.FindFirst("sid")?.Value is { } sid)
+            {
+                await refreshTokens.RevokeFamilyAsync(sid);
+            }
+        }
+        catch (RedisException)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, detail: "The token service cannot reach a dependency; try again.");
+        }
+
+        return Results.NoContent();
+    }
+
+    private static IResult Success(TokenIssuer issuer, TokenSubject subject, string refreshToken, string family)
+    {
+        var (token, expiresIn, _) = issuer.Issue(subject, family);
         return Results.Json(new TokenResponse(token, "Bearer", expiresIn, refreshToken, subject.Scope));
     }
 
@@ -139,41 +230,42 @@ public static class TokenEndpoints
     /// <summary>Reads form or JSON parameters; null when the body is neither (or JSON that is not an object of strings).</summary>
     internal static async Task<Dictionary<string, string>?> ReadParametersAsync(HttpRequest request)
     {
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            return null;
+        }
+
         if (request.HasFormContentType)
         {
-            var form = await request.ReadFormAsync();
-            return form.ToDictionary(f => f.Key, f => f.Value.ToString(), StringComparer.Ordinal);
+            try
+            {
+                var form = await request.ReadFormAsync(new FormOptions { ValueLengthLimit = MaxBodyBytes, KeyLengthLimit = 256, ValueCountLimit = 32 });
+                return form.ToDictionary(f => f.Key, f => f.Value.ToString(), StringComparer.Ordinal);
+            }
+            catch (Exception e) when (e is InvalidDataException or BadHttpRequestException or IOException)
+            {
+                return null;
+            }
         }
 
         if (request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true)
         {
-            try
-            {
-                using var doc = await JsonDocument.ParseAsync(request.Body);
-                if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                {
-                    return null;
-                }
-
-                var result = new Dictionary<string, string>(StringComparer.Ordinal);
-                foreach (var p in doc.RootElement.EnumerateObject())
-                {
-                    if (p.Value.ValueKind == JsonValueKind.String)
-                    {
-                        result[p.Name] = p.Value.GetString()!;
-                    }
-                    else if (p.Value.ValueKind == JsonValueKind.True || p.Value.ValueKind == JsonValueKind.False)
-                    {
-                        result[p.Name] = p.Value.GetRawText();
-                    }
-                }
-
-                return result;
-            }
-            catch (JsonException)
+            var (body, _, error) = await JsonRequestBody.ReadAsync(request, MaxBodyBytes, request.HttpContext.RequestAborted);
+            if (error is not null || body is not JsonObject o)
             {
                 return null;
             }
+
+            var result = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (name, value) in o)
+            {
+                if (value is JsonValue v && v.GetValueKind() is JsonValueKind.String or JsonValueKind.True or JsonValueKind.False)
+                {
+                    result[name] = v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : v.ToJsonString();
+                }
+            }
+
+            return result;
         }
 
         return null;

@@ -22,7 +22,9 @@ public sealed class TokenIssuer(SigningKeys keys, IOptions<TokenOptions> options
     private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
 
     /// <summary>A signed access token and its lifetime in seconds.</summary>
-    public (string Token, int ExpiresIn, string Jti) Issue(TokenSubject subject)
+    /// <param name="subject">Who the token is for.</param>
+    /// <param name="sessionId">The refresh-token family of this log-in, carried as <c>sid</c> so log-out can end it.</param>
+    public (string Token, int ExpiresIn, string Jti) Issue(TokenSubject subject, string sessionId)
     {
         var o = options.Value;
         var now = time.GetUtcNow().UtcDateTime;
@@ -40,6 +42,7 @@ public sealed class TokenIssuer(SigningKeys keys, IOptions<TokenOptions> options
                 [JwtRegisteredClaimNames.Sub] = subject.UserId,
                 [JwtRegisteredClaimNames.Jti] = jti,
                 ["scope"] = subject.Scope,
+                ["sid"] = sessionId,
                 [ContextClaim] = new Dictionary<string, object>
                 {
                     ["userId"] = subject.UserId,

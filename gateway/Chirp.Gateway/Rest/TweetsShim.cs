@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
 using Chirp.GraphQL.AspNetCore;
@@ -14,6 +13,9 @@ namespace Chirp.Gateway.Rest;
 /// </summary>
 public static class TweetsShim
 {
+    /// <summary>Largest accepted body of <c>POST /tweets</c>; a tweet is 280 characters, so this is generous.</summary>
+    private const int MaxBodyBytes = 16 * 1024;
+
     private const string TweetFields = "id text createdAt retweetCount author { id handle displayName } retweetOf { id text author { id handle displayName } }";
 
     private static readonly StoredOperation CreateTweet = new(
@@ -47,7 +49,7 @@ public static class TweetsShim
 
         group.MapPost("/", (Delegate)CreateAsync).Accepts<CreateTweetBody>("application/json")
             .Produces<TweetBody>(StatusCodes.Status201Created).WithSummary("Post a tweet");
-        group.MapGet("/", ListAsync).Produces<TweetPage>().WithSummary("List your tweets, newest first");
+        group.MapGet("/", (Delegate)ListAsync).Produces<TweetPage>().WithSummary("List your tweets, newest first (query: first = 1..100, after = a cursor)");
         group.MapGet("/{id}", GetAsync).Produces<TweetBody>().ProducesProblem(StatusCodes.Status404NotFound).WithSummary("Get one tweet");
         group.MapPost("/{id}/retweet", RetweetAsync)
             .Produces<TweetBody>(StatusCodes.Status201Created).Produces<TweetBody>().ProducesProblem(StatusCodes.Status404NotFound)
@@ -62,14 +64,10 @@ public static class TweetsShim
             return denied;
         }
 
-        JsonNode? body;
-        try
+        var (body, status, unreadable) = await JsonRequestBody.ReadAsync(context.Request, MaxBodyBytes, context.RequestAborted);
+        if (unreadable is not null)
         {
-            body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
-        }
-        catch (JsonException)
-        {
-            return Problem(StatusCodes.Status400BadRequest, "The body is not valid JSON; send {\"text\": \"...\"}.", ErrorCodes.BadUserInput);
+            return Problem(status, unreadable + " Send {\"text\": \"...\"}.", ErrorCodes.BadUserInput);
         }
 
         if (body is not JsonObject o || o["text"] is not JsonValue v || !v.TryGetValue<string>(out var text))
@@ -87,17 +85,30 @@ public static class TweetsShim
         return WithLocation(context, tweet, Results.Json(tweet, statusCode: StatusCodes.Status201Created));
     }
 
-    private static async Task<IResult> ListAsync(HttpContext context, int? first, string? after)
+    private static async Task<IResult> ListAsync(HttpContext context)
     {
         if (Unauthenticated(context) is { } denied)
         {
             return denied;
         }
 
+        var query = context.Request.Query;
+        if (query["first"].Count > 1 || query["after"].Count > 1)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Give 'first' and 'after' at most once each.", ErrorCodes.BadUserInput);
+        }
+
         var variables = new JsonObject();
+        var first = query["first"].FirstOrDefault();
+        var after = query["after"].FirstOrDefault();
         if (first is not null)
         {
-            variables["first"] = first;
+            if (!int.TryParse(first, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var count))
+            {
+                return Problem(StatusCodes.Status400BadRequest, "'first' must be a whole number between 1 and 100.", ErrorCodes.BadUserInput);
+            }
+
+            variables["first"] = count;
         }
 
         if (after is not null)
