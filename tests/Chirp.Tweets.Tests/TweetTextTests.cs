@@ -5,6 +5,12 @@ namespace Chirp.Tweets.Tests;
 /// <summary>Tweet text: 1-280 Unicode scalar values after NFC normalisation (DESIGN.md section 3).</summary>
 public sealed class TweetTextTests
 {
+    [Theory]
+    [InlineData("\u200b\u200b")]
+    [InlineData(" \ufeff \u200d ")]
+    public void TextOfOnlyInvisibleCharactersIsEmpty(string invisible) =>
+        Assert.False(TweetText.TryNormalize(invisible, out _, out _));
+
     [Fact]
     public void ACombiningAccentIsComposedAndCountsAsOne()
     {

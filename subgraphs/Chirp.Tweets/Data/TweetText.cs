@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 
 namespace Chirp.Tweets.Data;
@@ -57,7 +58,8 @@ public static class TweetText
                 return false;
             }
 
-            visible |= !Rune.IsWhiteSpace(rune);
+            // Zero-width and other format characters (category Cf) show nothing, so they do not make a tweet.
+            visible |= !Rune.IsWhiteSpace(rune) && Rune.GetUnicodeCategory(rune) != UnicodeCategory.Format;
         }
 
         if (!visible)
