@@ -25,6 +25,8 @@ public sealed class ChirpCluster : IAsyncLifetime
 
     private readonly List<IAsyncDisposable> _owned = [];
 
+    private Dictionary<string, string?> _gatewaySettings = [];
+
     public PostgresServer Postgres { get; private set; } = null!;
 
     public RedisServer Redis { get; private set; } = null!;
@@ -88,7 +90,7 @@ public sealed class ChirpCluster : IAsyncLifetime
         },
             b => b.AddEmailWorker(), a => a.MapEmailWorker(), EmailWorkerService.Commands);
 
-        var gatewaySettings = new Dictionary<string, string?>(shared)
+        _gatewaySettings = new Dictionary<string, string?>(shared)
         {
             ["IdentityAssertion:SigningKeyId"] = AssertionKeyId,
             ["Tokens:KeyDirectory"] = keyDirectory,
@@ -97,9 +99,22 @@ public sealed class ChirpCluster : IAsyncLifetime
             ["Subgraphs:tweets:Url"] = new Uri(Tweets.BaseAddress, "/graphql").ToString(),
             ["Subgraphs:notifications:Url"] = new Uri(EmailWorker.BaseAddress, "/graphql").ToString(),
         };
-        Gateway = await ServiceHost.StartAsync("Chirp.Gateway", gatewaySettings, b => b.AddGateway(), a => a.MapGateway(),
+        Gateway = await StartGatewayAsync(new Dictionary<string, string?>());
+    }
+
+    /// <summary>Starts another gateway over the same services, with some settings changed (e.g. a subgraph URL).</summary>
+    public async Task<ServiceHost> StartGatewayAsync(Dictionary<string, string?> overrides)
+    {
+        var settings = new Dictionary<string, string?>(_gatewaySettings);
+        foreach (var (k, v) in overrides)
+        {
+            settings[k] = v;
+        }
+
+        var gateway = await ServiceHost.StartAsync("Chirp.Gateway", settings, b => b.AddGateway(), a => a.MapGateway(),
             services => services.AddHttpClient(FederationExecutor.SubgraphHttpClient).AddHttpMessageHandler(() => new RecordingHandler(SubgraphLog)));
-        _owned.Insert(0, Gateway);
+        _owned.Insert(0, gateway);
+        return gateway;
     }
 
     private async Task<ServiceHost> StartAsync(

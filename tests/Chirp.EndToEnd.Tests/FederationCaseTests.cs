@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Npgsql;
 
@@ -92,6 +93,27 @@ public sealed class FederationCaseTests(ChirpCluster cluster)
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("only one", body["data"]!["me"]!["tweets"]!["nodes"]![0]!["text"]!.GetValue<string>());
         Assert.Single(body["data"]!["myTweets"]!["nodes"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task UsersSubgraphDownNullsTheAuthorWithoutRevealingInternals()
+    {
+        var alice = await cluster.NewUserAsync("alice");
+        var tweetId = await cluster.TweetAsync(alice, "author unreachable");
+        var unreachable = $"http://127.0.0.1:{Chirp.Testing.FreePort.Next()}/graphql";
+        var gateway = await cluster.StartGatewayAsync(new() { ["Subgraphs:users:Url"] = unreachable });
+        using var client = gateway.CreateClient();
+
+        using var response = await client.PostAsJsonAsync("/graphql", new { query = $"{{ tweet(id: \"{tweetId}\") {{ id text author {{ handle }} }} }}" });
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal((HttpStatusCode)294, response.StatusCode);
+        var body = JsonNode.Parse(text)!.AsObject();
+        Assert.Equal("""{"tweet":null}""", body["data"]!.ToJsonString());
+        Assert.Equal("""["tweet","author"]""", body["errors"]![0]!["path"]!.ToJsonString());
+        Assert.DoesNotContain("127.0.0.1", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("http", text, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(" at ", text, StringComparison.Ordinal);
     }
 
     private async Task<string> InsertOrphanTweetAsync(string text)
