@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Chirp.GraphQL.AspNetCore;
+using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Hosting;
 using Chirp.Tweets.Data;
 using Chirp.Tweets.Events;
@@ -76,20 +77,9 @@ public static class TweetsSubgraph
         services.AddGraphQL(b => b
             .AddSchema<TweetsSchema>()
             .AddSystemTextJson()
-            .AddFederation("2.5", link =>
-            {
-                link.Imports.Clear();
-                link.Imports["@key"] = "@key";
-                link.Imports["@" + AccessDirectives.Authenticated] = "@" + AccessDirectives.Authenticated;
-                link.Imports["@" + AccessDirectives.RequiresScopes] = "@" + AccessDirectives.RequiresScopes;
-            })
+            .AddChirpFederation(AccessDirectives.Authenticated, AccessDirectives.RequiresScopes)
             .AddGraphTypes(typeof(TweetsSchema).Assembly)
-            .AddErrorInfoProvider(o =>
-            {
-                o.ExposeCodes = false;
-                o.ExposeExceptionDetails = false;
-            })
-            .AddUnhandledExceptionHandler(GraphQLErrorHandling.OnUnhandledException));
+            .AddChirpErrorShaping());
         services.AddGraphQLNetExecutor<TweetsSchema>();
         return builder;
     }
