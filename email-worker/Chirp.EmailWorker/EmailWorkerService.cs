@@ -49,7 +49,7 @@ public static class EmailWorkerService
 
         services.AddDbContextFactory<EmailDbContext>((sp, db) =>
             db.UseNpgsql(sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Email));
-        services.AddHealthChecks().AddCheck<EmailDatabaseHealthCheck>("email-database", tags: [HostingExtensions.ReadyTag]);
+        services.AddHealthChecks().AddDbContextCheck<EmailDbContext>("email-database", tags: [HostingExtensions.ReadyTag]);
 
         services.AddSingleton<RedisConnection>();
         services.AddSingleton<SmtpMailSender>();

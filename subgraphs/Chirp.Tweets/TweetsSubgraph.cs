@@ -7,7 +7,6 @@ using Chirp.Tweets.Events;
 using Chirp.Tweets.Schema;
 using GraphQL;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
 namespace Chirp.Tweets;
@@ -62,7 +61,7 @@ public static class TweetsSubgraph
         services.AddDbContextFactory<TweetsDbContext>((sp, options) =>
             options.UseNpgsql(sp.GetRequiredService<IOptions<TweetsConnectionStrings>>().Value.Tweets));
         services.AddSingleton<TweetStore>();
-        services.AddHealthChecks().AddCheck<TweetsDatabaseHealthCheck>("tweets-db", tags: [HostingExtensions.ReadyTag]);
+        services.AddHealthChecks().AddDbContextCheck<TweetsDbContext>("tweets-db", tags: [HostingExtensions.ReadyTag]);
 
         // Events: Redis is optional at start (abortConnect=false) and never needed for readiness.
         services.AddSingleton<RedisConnection>();
@@ -103,14 +102,3 @@ public static class TweetsSubgraph
     }
 }
 
-/// <summary>Ready when the tweets database answers.</summary>
-internal sealed class TweetsDatabaseHealthCheck(IDbContextFactory<TweetsDbContext> contexts) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return await db.Database.CanConnectAsync(cancellationToken)
-            ? HealthCheckResult.Healthy()
-            : HealthCheckResult.Unhealthy("The tweets database does not answer.");
-    }
-}

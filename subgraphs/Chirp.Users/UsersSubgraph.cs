@@ -42,7 +42,7 @@ public static class UsersSubgraph
             .ValidateOnStart();
         services.AddPooledDbContextFactory<UsersDbContext>((sp, options) =>
             options.UseNpgsql(sp.GetRequiredService<IOptions<UsersDatabaseOptions>>().Value.ConnectionString));
-        services.AddHealthChecks().AddCheck<UsersDatabaseHealthCheck>("users-database", tags: [HostingExtensions.ReadyTag]);
+        services.AddHealthChecks().AddDbContextCheck<UsersDbContext>("users-database", tags: [HostingExtensions.ReadyTag]);
 
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         services.AddSingleton<UserAccounts>();
