@@ -3,6 +3,7 @@ using Chirp.EmailWorker.Data;
 using Chirp.EmailWorker.Events;
 using Chirp.EmailWorker.Schema;
 using Chirp.GraphQL.AspNetCore;
+using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Hosting;
 using GraphQL;
 using Microsoft.EntityFrameworkCore;
@@ -48,7 +49,7 @@ public static class EmailWorkerService
 
         services.AddDbContextFactory<EmailDbContext>((sp, db) =>
             db.UseNpgsql(sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Email));
-        services.AddHealthChecks().AddCheck<EmailDatabaseHealthCheck>("email-database", tags: [HostingExtensions.ReadyTag]);
+        services.AddHealthChecks().AddDbContextCheck<EmailDbContext>("email-database", tags: [HostingExtensions.ReadyTag]);
 
         services.AddSingleton<RedisConnection>();
         services.AddSingleton<SmtpMailSender>();
@@ -57,21 +58,9 @@ public static class EmailWorkerService
         services.AddGraphQL(graphql => graphql
             .AddSchema<NotificationsSchema>()
             .AddSystemTextJson()
-            .AddFederation("2.5", link =>
-            {
-                // Import what schema/notifications.graphql imports; the rest stays namespaced (federation__*).
-                link.Imports.Clear();
-                link.Imports["@key"] = "@key";
-                link.Imports["@" + RequiresScopes.Name] = "@" + RequiresScopes.Name;
-            })
-            .ConfigureSchema((schema, _) => RequiresScopes.FixDefinition(schema))
+            .AddChirpFederation(AccessDirectives.RequiresScopes)
             .AddGraphTypes(typeof(NotificationsSchema).Assembly)
-            .AddErrorInfoProvider<NotificationsErrorInfoProvider>()
-            .AddUnhandledExceptionHandler(context =>
-            {
-                var logger = context.ExecutionOptions.RequestServices?.GetService<ILogger<NotificationsSchema>>();
-                logger?.LogError(context.OriginalException, "A notifications field failed.");
-            }));
+            .AddChirpErrorShaping());
         services.AddGraphQLNetExecutor<NotificationsSchema>();
         return builder;
     }

@@ -1,12 +1,12 @@
 using System.ComponentModel.DataAnnotations;
 using Chirp.GraphQL.AspNetCore;
+using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Hosting;
 using Chirp.Tweets.Data;
 using Chirp.Tweets.Events;
 using Chirp.Tweets.Schema;
 using GraphQL;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
 namespace Chirp.Tweets;
@@ -61,7 +61,7 @@ public static class TweetsSubgraph
         services.AddDbContextFactory<TweetsDbContext>((sp, options) =>
             options.UseNpgsql(sp.GetRequiredService<IOptions<TweetsConnectionStrings>>().Value.Tweets));
         services.AddSingleton<TweetStore>();
-        services.AddHealthChecks().AddCheck<TweetsDatabaseHealthCheck>("tweets-db", tags: [HostingExtensions.ReadyTag]);
+        services.AddHealthChecks().AddDbContextCheck<TweetsDbContext>("tweets-db", tags: [HostingExtensions.ReadyTag]);
 
         // Events: Redis is optional at start (abortConnect=false) and never needed for readiness.
         services.AddSingleton<RedisConnection>();
@@ -76,20 +76,9 @@ public static class TweetsSubgraph
         services.AddGraphQL(b => b
             .AddSchema<TweetsSchema>()
             .AddSystemTextJson()
-            .AddFederation("2.5", link =>
-            {
-                link.Imports.Clear();
-                link.Imports["@key"] = "@key";
-                link.Imports["@" + AccessDirectives.Authenticated] = "@" + AccessDirectives.Authenticated;
-                link.Imports["@" + AccessDirectives.RequiresScopes] = "@" + AccessDirectives.RequiresScopes;
-            })
+            .AddChirpFederation(AccessDirectives.Authenticated, AccessDirectives.RequiresScopes)
             .AddGraphTypes(typeof(TweetsSchema).Assembly)
-            .AddErrorInfoProvider(o =>
-            {
-                o.ExposeCodes = false;
-                o.ExposeExceptionDetails = false;
-            })
-            .AddUnhandledExceptionHandler(GraphQLErrorHandling.OnUnhandledException));
+            .AddChirpErrorShaping());
         services.AddGraphQLNetExecutor<TweetsSchema>();
         return builder;
     }
@@ -113,14 +102,3 @@ public static class TweetsSubgraph
     }
 }
 
-/// <summary>Ready when the tweets database answers.</summary>
-internal sealed class TweetsDatabaseHealthCheck(IDbContextFactory<TweetsDbContext> contexts) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return await db.Database.CanConnectAsync(cancellationToken)
-            ? HealthCheckResult.Healthy()
-            : HealthCheckResult.Unhealthy("The tweets database does not answer.");
-    }
-}

@@ -1,10 +1,10 @@
 using Chirp.Contracts;
 using Chirp.GraphQL.AspNetCore;
+using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Hosting;
 using Chirp.Users.Data;
 using Chirp.Users.Schema;
 using GraphQL;
-using GraphQL.Execution;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -42,7 +42,7 @@ public static class UsersSubgraph
             .ValidateOnStart();
         services.AddPooledDbContextFactory<UsersDbContext>((sp, options) =>
             options.UseNpgsql(sp.GetRequiredService<IOptions<UsersDatabaseOptions>>().Value.ConnectionString));
-        services.AddHealthChecks().AddCheck<UsersDatabaseHealthCheck>("users-database", tags: [HostingExtensions.ReadyTag]);
+        services.AddHealthChecks().AddDbContextCheck<UsersDbContext>("users-database", tags: [HostingExtensions.ReadyTag]);
 
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         services.AddSingleton<UserAccounts>();
@@ -52,21 +52,8 @@ public static class UsersSubgraph
             .AddSchema<UsersSchema>()
             .AddGraphTypes(typeof(UsersSchema).Assembly)
             .AddSystemTextJson()
-            .AddFederation("2.5", link =>
-            {
-                // The imports of schema/users.graphql; other federation names stay namespaced (federation__...).
-                link.Imports.Clear();
-                link.Imports.Add("@key", "@key");
-                link.Imports.Add("@authenticated", "@authenticated");
-            })
-            .UseMiddleware<DirectiveAuthorizationMiddleware>()
-            .AddErrorInfoProvider(o =>
-            {
-                o.ExposeCodes = false;
-                o.ExposeData = false;
-                o.ExposeExceptionDetails = false;
-            })
-            .AddUnhandledExceptionHandler(HandleUnhandledException));
+            .AddChirpFederation(AccessDirectives.Authenticated)
+            .AddChirpErrorShaping(e => e is UserAccountException rule ? new ExecutionError(rule.Message) { Code = rule.Code } : null));
         services.AddGraphQLNetExecutor<UsersSchema>();
         return builder;
     }
@@ -99,22 +86,5 @@ public static class UsersSubgraph
             logger.LogError(e, "Migrating the users database failed");
             return 1;
         }
-    }
-
-    /// <summary>
-    /// A broken account rule becomes a GraphQL error with its <c>extensions.code</c>; anything else is logged and
-    /// becomes <see cref="ErrorCodes.Internal"/> with a generic message, so no exception text reaches clients.
-    /// </summary>
-    private static void HandleUnhandledException(UnhandledExceptionContext context)
-    {
-        if (context.OriginalException is UserAccountException rule)
-        {
-            context.Exception = new ExecutionError(rule.Message) { Code = rule.Code };
-            return;
-        }
-
-        var logger = context.ExecutionOptions.RequestServices?.GetService<ILogger<UsersSchema>>();
-        logger?.LogError(context.OriginalException, "GraphQL field {Field} failed", context.FieldContext?.FieldDefinition.Name ?? "(document)");
-        context.Exception = new ExecutionError("An internal error occurred.") { Code = ErrorCodes.Internal };
     }
 }

@@ -1,5 +1,6 @@
 using Chirp.Contracts;
 using Chirp.EmailWorker.Data;
+using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Hosting;
 using GraphQL;
 using GraphQL.Types;
@@ -10,8 +11,8 @@ namespace Chirp.EmailWorker.Schema;
 
 /// <summary>
 /// <c>updateEmailSettings(input: UpdateEmailSettingsInput!): UpdateEmailSettingsPayload! @requiresScopes(scopes: [["email:manage"]])</c>.
-/// The subgraph enforces the scope itself too: anonymous callers get UNAUTHENTICATED, callers without the scope
-/// FORBIDDEN, a bad address BAD_USER_INPUT, each before anything is stored.
+/// The subgraph enforces the scope itself too (<see cref="AccessDirectivesMiddleware"/>): anonymous callers get
+/// UNAUTHENTICATED, callers without the scope FORBIDDEN, a bad address BAD_USER_INPUT, each before anything is stored.
 /// </summary>
 public sealed class NotificationsMutation : ObjectGraphType
 {
@@ -20,16 +21,10 @@ public sealed class NotificationsMutation : ObjectGraphType
         Name = "Mutation";
         Field<NonNullGraphType<UpdateEmailSettingsPayloadGraphType>>("updateEmailSettings")
             .Argument<NonNullGraphType<UpdateEmailSettingsInputGraphType>>("input")
-            .ApplyDirective(RequiresScopes.Name, RequiresScopes.ScopesArgument, new List<List<string>> { new() { ChirpScopes.EmailManage } })
+            .ApplyDirective(AccessDirectives.RequiresScopes, AccessDirectives.ScopesArgument, new List<List<string>> { new() { ChirpScopes.EmailManage } })
             .ResolveAsync(async context =>
             {
-                var user = context.User;
-                var caller = user?.GetUserId() ?? throw GraphErrors.Unauthenticated("Sign in to change email settings.");
-                if (!user!.HasScope(ChirpScopes.EmailManage))
-                {
-                    throw GraphErrors.Forbidden($"The token lacks the scope '{ChirpScopes.EmailManage}'.");
-                }
-
+                var caller = context.User?.GetUserId() ?? throw GraphErrors.Unauthenticated("Sign in to change email settings.");
                 if (!Guid.TryParse(caller, out var userId))
                 {
                     throw GraphErrors.Forbidden("The caller has no valid user id.");

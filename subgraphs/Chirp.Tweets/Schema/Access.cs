@@ -6,8 +6,8 @@ using GraphQL;
 namespace Chirp.Tweets.Schema;
 
 /// <summary>
-/// Enforcement of <c>@authenticated</c> and <c>@requiresScopes</c> inside the subgraph (defence in depth: the gateway
-/// checks them first). Failures are field errors with <c>extensions.code</c> UNAUTHENTICATED or FORBIDDEN.
+/// The caller of a field. <c>@authenticated</c> and <c>@requiresScopes</c> are enforced before the resolver runs
+/// (<see cref="Chirp.GraphQL.AspNetCore.Federation.AccessDirectivesMiddleware"/>); these read who the caller is.
 /// </summary>
 public static class Access
 {
@@ -19,16 +19,6 @@ public static class Access
         return Guid.TryParseExact(id, "D", out var userId)
             ? userId
             : throw new ExecutionError("You must be signed in.") { Code = ErrorCodes.Unauthenticated };
-    }
-
-    /// <summary>The caller's user id, after checking they hold <paramref name="scope"/>.</summary>
-    /// <exception cref="ExecutionError">UNAUTHENTICATED when anonymous; FORBIDDEN when the scope is missing.</exception>
-    public static Guid RequireScope(this IResolveFieldContext context, string scope)
-    {
-        var userId = context.RequireUser();
-        return context.User!.HasScope(scope)
-            ? userId
-            : throw new ExecutionError($"This needs the scope '{scope}'.") { Code = ErrorCodes.Forbidden };
     }
 
     /// <summary>The caller's handle and display name (from the identity assertion), or empty strings.</summary>

@@ -1,4 +1,5 @@
 using Chirp.Contracts;
+using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Tweets.Data;
 using GraphQL;
 using GraphQL.Types;
@@ -34,7 +35,7 @@ public sealed class TweetsMutation : ObjectGraphType
             .ApplyDirective(AccessDirectives.RequiresScopes, "scopes", TweetsWriteScopes)
             .ResolveAsync(async ctx =>
             {
-                var userId = ctx.RequireScope(ChirpScopes.TweetsWrite);
+                var userId = ctx.RequireUser();
                 var input = ctx.GetArgument<CreateTweetInput>("input");
                 if (!TweetText.TryNormalize(input.Text, out var text, out var error))
                 {
@@ -50,7 +51,7 @@ public sealed class TweetsMutation : ObjectGraphType
             .ApplyDirective(AccessDirectives.RequiresScopes, "scopes", TweetsWriteScopes)
             .ResolveAsync(async ctx =>
             {
-                var userId = ctx.RequireScope(ChirpScopes.TweetsWrite);
+                var userId = ctx.RequireUser();
                 var input = ctx.GetArgument<RetweetInput>("input");
                 var (handle, displayName) = ctx.User.Names();
                 var outcome = await ctx.Tweets().RetweetAsync(new Caller(userId, handle, displayName), input.TweetId, ctx.CancellationToken)

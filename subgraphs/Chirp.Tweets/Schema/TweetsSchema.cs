@@ -9,8 +9,5 @@ public sealed class TweetsSchema : global::GraphQL.Types.Schema
         Query = query;
         Mutation = mutation;
         Subscription = subscription;
-
-        // The federation configuration has run in the base constructor.
-        AccessDirectives.FixRequiresScopes(this);
     }
 }

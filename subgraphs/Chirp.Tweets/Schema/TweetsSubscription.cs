@@ -1,3 +1,4 @@
+using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Tweets.Data;
 using Chirp.Tweets.Events;
 using GraphQL;

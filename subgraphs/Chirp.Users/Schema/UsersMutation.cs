@@ -1,4 +1,5 @@
 using Chirp.Contracts;
+using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Hosting;
 using Chirp.Users.Data;
 using GraphQL;
@@ -29,7 +30,7 @@ public sealed class UsersMutation : ObjectGraphType
             });
 
         Field<NonNullGraphType<UpdateProfilePayloadGraphType>>("updateProfile")
-            .ApplyDirective(ChirpDirectives.Authenticated)
+            .ApplyDirective(AccessDirectives.Authenticated)
             .Argument<NonNullGraphType<UpdateProfileInputGraphType>>("input")
             .ResolveAsync(async context =>
             {

@@ -1,3 +1,4 @@
+using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Hosting;
 using Chirp.Users.Data;
 using GraphQL;
@@ -19,7 +20,7 @@ public sealed class UsersQuery : ObjectGraphType
         Name = "Query";
 
         Field<UserGraphType>("me")
-            .ApplyDirective(ChirpDirectives.Authenticated)
+            .ApplyDirective(AccessDirectives.Authenticated)
             .Resolve(context => LoadById(context, context.User?.GetUserId()));
 
         Field<UserGraphType>("user")

@@ -2,15 +2,16 @@ using GraphQLParser;
 using GraphQLParser.AST;
 using GraphQLParser.Visitors;
 
-namespace Chirp.Users.Tests;
+namespace Chirp.Testing;
 
 /// <summary>
 /// Reduces an SDL document to the set of facts that matter for a subgraph contract: types and their kinds,
 /// fields with their types, arguments with types and defaults, input fields, enum values, union members,
 /// interfaces, applied directives with their arguments, directive definitions and the federation <c>@link</c>
 /// imports. Whitespace, order, descriptions and comments do not count, nor do the federation plumbing types
-/// (<c>_Any</c>, <c>_Entity</c>, <c>_Service</c>, <c>Query._service</c>, <c>Query._entities</c>) that GraphQL.NET
-/// prints, nor the <c>@link</c> to the link spec itself.
+/// (<c>_Any</c>, <c>_Entity</c>, <c>_Service</c>, <c>Query._service</c>, <c>Query._entities</c>, a <c>Query</c> that
+/// holds nothing else, namespaced <c>federation__*</c>/<c>link__*</c> definitions) that GraphQL.NET prints, nor the
+/// <c>@link</c> to the link spec itself. Used by every subgraph's drift test against <c>schema/&lt;name&gt;.graphql</c>.
 /// </summary>
 public static class SdlShape
 {
@@ -29,14 +30,19 @@ public static class SdlShape
                 case GraphQLSchemaExtension schema:
                     AddSchema(facts, schema.Directives, schema.OperationTypes);
                     break;
+                case GraphQLDirectiveDefinition directive when IsPlumbing(directive.Name.StringValue):
+                    break;
                 case GraphQLDirectiveDefinition directive:
                     facts.Add($"directive @{directive.Name.StringValue}{Arguments(directive.Arguments)}{(directive.Repeatable ? " repeatable" : "")} on "
                         + string.Join(" | ", directive.Locations.Items.Select(l => l.ToString()).Order(StringComparer.Ordinal)));
                     break;
-                case GraphQLTypeDefinition type when !type.Name.StringValue.StartsWith('_'):
+                case GraphQLObjectTypeDefinition { Name.StringValue: "Query" } query
+                    when query.Fields is null || query.Fields.Items.All(f => f.Name.StringValue.StartsWith('_')):
+                    break;
+                case GraphQLTypeDefinition type when !IsPlumbing(type.Name.StringValue):
                     AddType(facts, type);
                     break;
-                case GraphQLTypeExtension extension when !extension.Name.StringValue.StartsWith('_'):
+                case GraphQLTypeExtension extension when !IsPlumbing(extension.Name.StringValue):
                     AddType(facts, extension);
                     break;
             }
@@ -54,6 +60,8 @@ public static class SdlShape
         var extra = actual.Except(expected).Select(f => "+ " + f);
         return string.Join(Environment.NewLine, missing.Concat(extra));
     }
+
+    private static bool IsPlumbing(string name) => name.StartsWith('_') || name.Contains("__", StringComparison.Ordinal);
 
     private static void AddSchema(SortedSet<string> facts, GraphQLDirectives? directives, List<GraphQLRootOperationTypeDefinition>? operationTypes)
     {
