@@ -4,7 +4,6 @@ using Chirp.Gateway.Transport;
 using Chirp.Gateway.Rest;
 using Chirp.GraphQL.AspNetCore;
 using Chirp.Hosting;
-using StackExchange.Redis;
 
 namespace Chirp.Gateway;
 
@@ -60,14 +59,12 @@ public static class GatewayService
         builder.Services.AddSingleton<SigningKeys>();
         builder.Services.AddSingleton<TokenIssuer>();
         builder.Services.AddSingleton<RefreshTokenStore>();
-        builder.Services.AddSingleton<IConnectionMultiplexer>(sp =>
+        if (string.IsNullOrEmpty(builder.Configuration.GetConnectionString("Redis")))
         {
-            var configuration = sp.GetRequiredService<IConfiguration>().GetConnectionString("Redis")
-                ?? throw new InvalidOperationException("ConnectionStrings:Redis is required.");
-            var options = ConfigurationOptions.Parse(configuration);
-            options.AbortOnConnectFail = false;
-            return ConnectionMultiplexer.Connect(options);
-        });
+            throw new InvalidOperationException("ConnectionStrings:Redis is required (refresh tokens live in Redis).");
+        }
+
+        builder.Services.AddSingleton<RedisConnection>();
         builder.Services.AddHttpClient<CredentialsClient>(c => c.Timeout = TimeSpan.FromSeconds(10));
         builder.Services.AddChirpBearerTokens();
         builder.Services.AddReadinessCheck("token-keys", _ => Task.FromResult(true))

@@ -48,6 +48,11 @@ public sealed class IdentityAssertionCodec
         _keys = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var (kid, secret) in o.Keys)
         {
+            if (string.IsNullOrWhiteSpace(secret))
+            {
+                throw new InvalidOperationException($"IdentityAssertion:Keys:{kid} is empty.");
+            }
+
             byte[] bytes;
             try
             {

@@ -1,3 +1,4 @@
+using Chirp.Hosting;
 using System.Diagnostics;
 using Chirp.Contracts;
 using Chirp.EmailWorker.Data;

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
+using Chirp.Hosting;
 using StackExchange.Redis;
 
 namespace Chirp.Gateway.Auth;
@@ -12,7 +13,7 @@ namespace Chirp.Gateway.Auth;
 /// Keys: <c>chirp:rt:{hash}</c> (hash: subject, family, rotated flag), <c>chirp:rtf:{family}</c> (set of hashes),
 /// <c>chirp:rtu:{userId}</c> (set of families).
 /// </summary>
-public sealed class RefreshTokenStore(IConnectionMultiplexer redis, IOptions<TokenOptions> options)
+public sealed class RefreshTokenStore(RedisConnection redis, IOptions<TokenOptions> options)
 {
     /// <summary>Outcome of redeeming a refresh token.</summary>
     public enum RedeemStatus { Rotated, Unknown, Reused }
@@ -31,7 +32,7 @@ public sealed class RefreshTokenStore(IConnectionMultiplexer redis, IOptions<Tok
     /// </summary>
     public async Task<(RedeemStatus Status, TokenSubject? Subject, string? NewToken, string? Family)> RedeemAsync(string token)
     {
-        var db = redis.GetDatabase();
+        var db = (await redis.GetAsync()).GetDatabase();
         var key = TokenKey(Hash(token));
         var fields = await db.HashGetAllAsync(key);
         if (fields.Length == 0)
@@ -57,7 +58,7 @@ public sealed class RefreshTokenStore(IConnectionMultiplexer redis, IOptions<Tok
     /// <summary>Revokes the family of <paramref name="token"/>; returns the user id, or null for an unknown token.</summary>
     public async Task<string?> RevokeAsync(string token)
     {
-        var db = redis.GetDatabase();
+        var db = (await redis.GetAsync()).GetDatabase();
         var fields = await db.HashGetAsync(TokenKey(Hash(token)), ["family", "sub"]);
         if (fields[0].IsNull)
         {
@@ -71,7 +72,7 @@ public sealed class RefreshTokenStore(IConnectionMultiplexer redis, IOptions<Tok
     /// <summary>Revokes every family of a user (log-out everywhere).</summary>
     public async Task RevokeAllAsync(string userId)
     {
-        var db = redis.GetDatabase();
+        var db = (await redis.GetAsync()).GetDatabase();
         foreach (var family in await db.SetMembersAsync(UserKey(userId)))
         {
             await RevokeFamilyAsync(family.ToString());
@@ -85,7 +86,7 @@ public sealed class RefreshTokenStore(IConnectionMultiplexer redis, IOptions<Tok
         var token = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
         var hash = Hash(token);
         var ttl = options.Value.RefreshTokenLifetime;
-        var db = redis.GetDatabase();
+        var db = (await redis.GetAsync()).GetDatabase();
         var tx = db.CreateTransaction();
         _ = tx.HashSetAsync(TokenKey(hash),
         [
@@ -104,7 +105,7 @@ public sealed class RefreshTokenStore(IConnectionMultiplexer redis, IOptions<Tok
     /// <summary>Revokes one family (one log-in session) by its id, the access token's <c>sid</c> claim.</summary>
     public async Task RevokeFamilyAsync(string family)
     {
-        var db = redis.GetDatabase();
+        var db = (await redis.GetAsync()).GetDatabase();
         var members = await db.SetMembersAsync(FamilyKey(family));
         var keys = members.Select(m => (RedisKey)TokenKey(m.ToString())).Append(FamilyKey(family)).ToArray();
         await db.KeyDeleteAsync(keys);

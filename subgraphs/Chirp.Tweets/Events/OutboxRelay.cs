@@ -1,3 +1,4 @@
+using Chirp.Hosting;
 using System.Diagnostics;
 using System.Text.Json;
 using Chirp.Contracts;
@@ -39,7 +40,7 @@ public sealed class OutboxRelay(
         }
 
         await Task.Yield();
-        var redis = await redisConnection.GetAsync().WaitAsync(stoppingToken);
+        var redis = await redisConnection.GetAsync(stoppingToken).WaitAsync(stoppingToken);
         redis.ConnectionRestored += OnConnectionRestored;
         try
         {

@@ -1,3 +1,4 @@
+using Chirp.Hosting;
 using System.Collections.Immutable;
 using Chirp.Contracts;
 using StackExchange.Redis;
@@ -62,7 +63,7 @@ public sealed class RetweetFeed(RedisConnection redisConnection, ILogger<Retweet
     {
         // Redis may be down at start (abortConnect=false): keep trying; once subscribed, the multiplexer resubscribes by itself.
         await Task.Yield();
-        var redis = await redisConnection.GetAsync().WaitAsync(stoppingToken);
+        var redis = await redisConnection.GetAsync(stoppingToken).WaitAsync(stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
