@@ -74,6 +74,8 @@ public sealed class FederationCaseTests(ChirpCluster cluster)
         var ids = body["data"]!["me"]!["tweets"]!["nodes"]!.AsArray().Select(n => n!["id"]!.GetValue<string>()).ToList();
         Assert.Equal(2, ids.Count);
         Assert.Equal(t3, ids[0]);
+        Assert.Contains(calls, c => c.Uri.Port == cluster.Tweets.BaseAddress.Port);
+        Assert.Contains(calls, c => c.Uri.Port == cluster.Users.BaseAddress.Port);
         foreach (var call in calls)
         {
             var document = JsonNode.Parse(call.Body)!["query"]!.GetValue<string>();

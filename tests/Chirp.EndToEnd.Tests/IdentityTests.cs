@@ -28,6 +28,7 @@ public sealed class IdentityTests(ChirpCluster cluster)
             Assert.Equal(carol.Id, body!["data"]!["createTweet"]!["tweet"]!["author"]!["id"]!.GetValue<string>());
         });
 
+        Assert.Single(calls, c => c.Uri.Port == cluster.Tweets.BaseAddress.Port);
         var sentIdentities = calls.Select(c => c.Headers.GetValueOrDefault(ChirpHeaders.Identity)).ToList();
         Assert.DoesNotContain(forged, sentIdentities);
         var codec = Codec(cluster.AssertionKey);
