@@ -83,6 +83,8 @@ public static class GatewayService
         builder.Services.AddSingleton<FederatedExecutor>();
         builder.Services.AddSingleton<SubgraphUrls>();
         builder.Services.AddSingleton<IGraphQLExecutor, FederationExecutor>();
+        builder.Services.AddGraphQLTransports();
+        builder.Services.AddSingleton<ILiveConnectionAuthenticator, BearerLiveAuthenticator>();
         builder.Services.AddHttpClient(FederationExecutor.SubgraphHttpClient, c => c.Timeout = TimeSpan.FromSeconds(30));
     }
 

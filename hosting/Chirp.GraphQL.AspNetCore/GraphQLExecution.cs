@@ -75,6 +75,39 @@ public sealed class GraphQLResult
     public static GraphQLResult RequestError(GraphQLRequestFailure failure, string message, string code) =>
         new() { Failure = failure, Errors = [GraphQLErrors.Create(message, code)] };
 
+    /// <summary>Writes the response object (<c>errors</c>, <c>data</c>, <c>extensions</c>) without copying the trees.</summary>
+    public void WriteTo(System.Text.Json.Utf8JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        if (HasErrors)
+        {
+            writer.WritePropertyName("errors");
+            Errors!.WriteTo(writer);
+        }
+
+        if (HasData)
+        {
+            writer.WritePropertyName("data");
+            if (Data is null)
+            {
+                writer.WriteNullValue();
+            }
+            else
+            {
+                Data.WriteTo(writer);
+            }
+        }
+
+        if (Extensions is not null)
+        {
+            writer.WritePropertyName("extensions");
+            Extensions.WriteTo(writer);
+        }
+
+        writer.WriteEndObject();
+    }
+
     /// <summary>The response as a JSON object: <c>errors</c>, then <c>data</c>, then <c>extensions</c>.</summary>
     public JsonObject ToJson()
     {

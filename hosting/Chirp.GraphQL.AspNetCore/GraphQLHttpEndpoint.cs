@@ -40,18 +40,39 @@ public static class GraphQLHttpEndpoint
     /// <summary>Status code for a response that carries data and errors ("partial success").</summary>
     public const int StatusPartialSuccess = 294;
 
-    /// <summary>Maps GET and POST of <paramref name="pattern"/> to the registered <see cref="IGraphQLExecutor"/>.</summary>
-    public static IEndpointConventionBuilder MapGraphQLHttp(this IEndpointRouteBuilder endpoints, string pattern = "/graphql") =>
-        endpoints.MapMethods(pattern, [HttpMethods.Get, HttpMethods.Post], HandleAsync);
+    /// <summary>
+    /// Maps every GraphQL transport at <paramref name="pattern"/> to the registered <see cref="IGraphQLExecutor"/>:
+    /// GraphQL over HTTP (GET and POST), GraphQL over SSE (<c>Accept: text/event-stream</c>, see
+    /// <see cref="GraphQLSse"/>) and graphql-transport-ws (a WebSocket upgrade, see <see cref="GraphQLWebSocket"/>).
+    /// Also adds ASP.NET's WebSocket middleware, which must run before the endpoint.
+    /// </summary>
+    public static IEndpointConventionBuilder MapGraphQLHttp(this IEndpointRouteBuilder endpoints, string pattern = "/graphql")
+    {
+        if (endpoints is IApplicationBuilder app)
+        {
+            app.UseWebSockets();
+        }
 
-    /// <summary>Handles one GraphQL-over-HTTP request.</summary>
+        return endpoints.MapMethods(pattern, [HttpMethods.Get, HttpMethods.Post], HandleAsync);
+    }
+
+    /// <summary>Handles one GraphQL request on any transport.</summary>
     public static async Task HandleAsync(HttpContext context)
     {
+        if (context.WebSockets.IsWebSocketRequest)
+        {
+            await GraphQLWebSocket.HandleAsync(context);
+            return;
+        }
+
         var options = context.RequestServices.GetService<Microsoft.Extensions.Options.IOptions<GraphQLHttpOptions>>()?.Value ?? new GraphQLHttpOptions();
-        var mediaType = NegotiateMediaType(context.Request);
+        var eventStream = GraphQLSse.IsRequested(context.Request);
+
+        // Request errors of an SSE request are answered before any stream starts, as plain JSON.
+        var mediaType = eventStream ? "application/json" : NegotiateMediaType(context.Request);
         if (mediaType is null)
         {
-            await WriteProblemAsync(context, StatusCodes.Status406NotAcceptable, $"Accept must allow {GraphQLResponseMediaType} or application/json.");
+            await WriteProblemAsync(context, StatusCodes.Status406NotAcceptable, $"Accept must allow {GraphQLResponseMediaType}, application/json or text/event-stream.");
             return;
         }
 
@@ -71,45 +92,48 @@ public static class GraphQLHttpEndpoint
             return;
         }
 
-        GraphQLDocument document;
-        try
+        var refusal = GraphQLDocuments.TryParse(request.Query, options.MaxFieldSelections, out var document, out var refusalStatus);
+        if (refusal is not null)
         {
-            document = Parser.Parse(request.Query, new ParserOptions { Ignore = IgnoreOptions.Comments, MaxDepth = 64 });
-        }
-        catch (GraphQLParserException e)
-        {
-            await WriteResultAsync(context, mediaType, StatusCodes.Status400BadRequest,
-                GraphQLResult.RequestError(GraphQLRequestFailure.None, "The document does not parse: " + e.Description, "GRAPHQL_PARSE_FAILED"));
+            await WriteResultAsync(context, mediaType, refusalStatus, refusal);
             return;
         }
 
-        if (GraphQLDocuments.ExceedsFieldSelections(document, options.MaxFieldSelections))
-        {
-            await WriteResultAsync(context, mediaType, StatusCodes.Status422UnprocessableEntity,
-                GraphQLResult.RequestError(GraphQLRequestFailure.ValidationFailed,
-                    $"The document selects more than {options.MaxFieldSelections} fields (fragments counted each time they are spread); split it into smaller operations.",
-                    "GRAPHQL_VALIDATION_FAILED"));
-            return;
-        }
-
-        var operation = GraphQLDocuments.SelectOperation(document, request.OperationName);
-        if (isGet && operation is not null && operation.Operation != OperationType.Query)
+        var operation = GraphQLDocuments.SelectOperation(document!, request.OperationName);
+        if (isGet && operation?.Operation == OperationType.Mutation)
         {
             context.Response.Headers.Allow = "POST";
             await WriteResultAsync(context, mediaType, StatusCodes.Status405MethodNotAllowed,
-                GraphQLResult.RequestError(GraphQLRequestFailure.None, $"A {operation.Operation.ToString().ToLowerInvariant()} cannot be sent with GET; use POST.", ErrorCodes.BadUserInput));
+                GraphQLResult.RequestError(GraphQLRequestFailure.None, "A mutation cannot be sent with GET; use POST.", ErrorCodes.BadUserInput));
+            return;
+        }
+
+        if (operation?.Operation == OperationType.Subscription && !eventStream)
+        {
+            // A subscription's response is a stream, which neither JSON media type can carry.
+            await WriteResultAsync(context, mediaType, StatusCodes.Status406NotAcceptable,
+                GraphQLResult.RequestError(GraphQLRequestFailure.None,
+                    "A subscription needs a WebSocket (graphql-transport-ws) or Accept: text/event-stream.", ErrorCodes.BadUserInput));
             return;
         }
 
         var executor = context.RequestServices.GetRequiredService<IGraphQLExecutor>();
         var result = await executor.ExecuteAsync(
-            new GraphQLExecutionRequest { Request = request, Document = document, User = context.User, HttpContext = context },
+            new GraphQLExecutionRequest { Request = request, Document = document!, User = context.User, HttpContext = context },
             context.RequestAborted);
+
+        if (eventStream && (result.Stream is not null || result.HasData))
+        {
+            await GraphQLSse.WriteStreamAsync(context, result);
+            return;
+        }
 
         if (result.Stream is not null)
         {
-            await WriteResultAsync(context, mediaType, StatusCodes.Status405MethodNotAllowed,
-                GraphQLResult.RequestError(GraphQLRequestFailure.None, "Subscriptions need a WebSocket (graphql-transport-ws) or Accept: text/event-stream.", ErrorCodes.BadUserInput));
+            // Only reachable when the operation type could not be told before execution; nothing was subscribed yet.
+            await WriteResultAsync(context, mediaType, StatusCodes.Status406NotAcceptable,
+                GraphQLResult.RequestError(GraphQLRequestFailure.None,
+                    "A subscription needs a WebSocket (graphql-transport-ws) or Accept: text/event-stream.", ErrorCodes.BadUserInput));
             return;
         }
 
@@ -290,6 +314,37 @@ public static class GraphQLHttpEndpoint
 /// <summary>Helpers over parsed GraphQL documents.</summary>
 public static class GraphQLDocuments
 {
+    /// <summary>
+    /// Parses a request's document and applies the size limit shared by every transport. Returns null with the
+    /// document, or a request error with its HTTP status: 400 when the text does not parse (GraphQL spec section 2),
+    /// 422 when it selects more than <paramref name="maxFieldSelections"/> fields.
+    /// </summary>
+    public static GraphQLResult? TryParse(string query, int maxFieldSelections, out GraphQLDocument? document, out int status)
+    {
+        document = null;
+        try
+        {
+            document = Parser.Parse(query, new ParserOptions { Ignore = IgnoreOptions.Comments, MaxDepth = 64 });
+        }
+        catch (GraphQLParserException e)
+        {
+            status = StatusCodes.Status400BadRequest;
+            return GraphQLResult.RequestError(GraphQLRequestFailure.None, "The document does not parse: " + e.Description, "GRAPHQL_PARSE_FAILED");
+        }
+
+        if (ExceedsFieldSelections(document, maxFieldSelections))
+        {
+            document = null;
+            status = StatusCodes.Status422UnprocessableEntity;
+            return GraphQLResult.RequestError(GraphQLRequestFailure.ValidationFailed,
+                $"The document selects more than {maxFieldSelections} fields (fragments counted each time they are spread); split it into smaller operations.",
+                "GRAPHQL_VALIDATION_FAILED");
+        }
+
+        status = StatusCodes.Status200OK;
+        return null;
+    }
+
     /// <summary>
     /// True when the document makes more than <paramref name="limit"/> field selections, with every fragment spread
     /// expanded where it is used (so fragment fan-out counts in full). Stops counting at the limit.

@@ -97,6 +97,8 @@ public static class GraphQLNetExecutorExtensions
         where TSchema : ISchema
     {
         services.AddSingleton<IGraphQLExecutor, GraphQLNetExecutor<TSchema>>();
+        services.AddGraphQLTransports();
+        services.AddIdentityAssertionLiveAuthentication();
         return services;
     }
 }

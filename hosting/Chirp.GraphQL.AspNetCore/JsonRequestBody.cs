@@ -41,24 +41,33 @@ public static class JsonRequestBody
         }
 
         var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
-        if (!Utf8.IsValid(bytes))
+        var (body, error) = Parse(bytes);
+        return error is null ? (body, 0, null) : (null, StatusCodes.Status400BadRequest, "The request body " + error + ".");
+    }
+
+    /// <summary>
+    /// Parses UTF-8 JSON text that came from a client. Returns the value, or null and what is wrong with the text
+    /// ("is not valid JSON", "repeats a property name", "holds a string that is not valid Unicode"); never throws.
+    /// A repeated property name is refused (RFC 8259 section 4: names SHOULD be unique) rather than guessed at.
+    /// </summary>
+    public static (JsonNode? Value, string? Error) Parse(ReadOnlySpan<byte> utf8)
+    {
+        if (!Utf8.IsValid(utf8))
         {
-            return (null, StatusCodes.Status400BadRequest, "The request body is not valid UTF-8.");
+            return (null, "is not valid UTF-8");
         }
 
-        JsonNode? body;
+        JsonNode? value;
         try
         {
-            body = JsonNode.Parse(bytes);
+            value = JsonNode.Parse(utf8, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false, MaxDepth = 64 });
         }
         catch (JsonException)
         {
-            return (null, StatusCodes.Status400BadRequest, "The request body is not valid JSON.");
+            return (null, "is not valid JSON or repeats a property name");
         }
 
-        return IsWellFormed(body)
-            ? (body, 0, null)
-            : (null, StatusCodes.Status400BadRequest, "The request body holds a string that is not valid Unicode (a lone surrogate).");
+        return IsWellFormed(value) ? (value, null) : (null, "holds a string that is not valid Unicode (a lone surrogate)");
     }
 
     /// <summary>True when every string and property name in <paramref name="node"/> is well-formed UTF-16.</summary>

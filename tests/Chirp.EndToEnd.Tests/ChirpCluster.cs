@@ -27,6 +27,8 @@ public sealed class ChirpCluster : IAsyncLifetime
 
     private Dictionary<string, string?> _gatewaySettings = [];
 
+    private Dictionary<string, string?> _shared = [];
+
     public PostgresServer Postgres { get; private set; } = null!;
 
     public RedisServer Redis { get; private set; } = null!;
@@ -79,8 +81,8 @@ public sealed class ChirpCluster : IAsyncLifetime
 
         Users = await StartAsync("Chirp.Users", shared, new() { ["ConnectionStrings:Users"] = UsersConnectionString },
             b => b.AddUsersSubgraph(), a => a.MapUsersSubgraph(), UsersSubgraph.Commands);
-        Tweets = await StartAsync("Chirp.Tweets", shared, new() { ["ConnectionStrings:Tweets"] = TweetsConnectionString },
-            b => b.AddTweetsSubgraph(), a => a.MapTweetsSubgraph(), TweetsSubgraph.Commands);
+        _shared = shared;
+        Tweets = await StartTweetsAsync();
         EmailWorker = await StartAsync("Chirp.EmailWorker", shared, new()
         {
             ["ConnectionStrings:Email"] = emailDb,
@@ -115,6 +117,15 @@ public sealed class ChirpCluster : IAsyncLifetime
             services => services.AddHttpClient(FederationExecutor.SubgraphHttpClient).AddHttpMessageHandler(() => new RecordingHandler(SubgraphLog)));
         _owned.Insert(0, gateway);
         return gateway;
+    }
+
+    /// <summary>Starts another tweets subgraph replica on the same database and Redis; the caller may dispose it early.</summary>
+    public async Task<ServiceHost> StartTweetsAsync()
+    {
+        var tweets = await StartAsync("Chirp.Tweets", _shared, new() { ["ConnectionStrings:Tweets"] = TweetsConnectionString },
+            b => b.AddTweetsSubgraph(), a => a.MapTweetsSubgraph(), TweetsSubgraph.Commands);
+        await tweets.Services.GetRequiredService<Chirp.Tweets.Events.RetweetFeed>().Subscribed.WaitAsync(TimeSpan.FromSeconds(30));
+        return tweets;
     }
 
     private async Task<ServiceHost> StartAsync(
@@ -229,6 +240,24 @@ public sealed class ChirpCluster : IAsyncLifetime
         var body = await response.Content.ReadFromJsonAsync<JsonObject>();
         return body!["id"]!.GetValue<string>();
     }
+
+    /// <summary>Retweets over the REST shim and returns the retweet's id.</summary>
+    public async Task<string> RetweetAsync(TestUser user, string tweetId)
+    {
+        using var client = Client(user.AccessToken);
+        using var response = await client.PostAsync($"/tweets/{tweetId}/retweet", null);
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        var body = await response.Content.ReadFromJsonAsync<JsonObject>();
+        return body!["id"]!.GetValue<string>();
+    }
+
+    /// <summary>
+    /// An access token signed with the gateway's test key for a user who need not exist, without a log-in: bulk
+    /// tests use it to hold many subscriptions cheaply.
+    /// </summary>
+    public string MintAccessToken(string userId, string handle) =>
+        Gateway.Services.GetRequiredService<Chirp.Gateway.Auth.TokenIssuer>()
+            .Issue(new Chirp.Gateway.Auth.TokenSubject(userId, handle, handle, "tweets:write email:manage"), Guid.NewGuid().ToString("N")).Token;
 }
 
 /// <summary>A user created by a test, with a valid access token.</summary>

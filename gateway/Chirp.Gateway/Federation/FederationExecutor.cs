@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -22,26 +23,48 @@ public sealed class FederationExecutor(FederatedExecutor engine, IHttpClientFact
         var user = request.User;
         var authenticated = user.Identity?.IsAuthenticated == true;
         var scopes = (user.FindFirstValue("scope") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
-        var transport = new HttpSubgraphTransport(httpClients.CreateClient(SubgraphHttpClient), urls, AssertionFor(user));
-        var result = await engine.ExecuteAsync(
-            new FederatedRequest(request.Document, request.Request.Query, request.Request.OperationName, request.Request.Variables,
-                new CallerContext(authenticated, scopes)),
-            transport,
-            cancellationToken);
-        return new GraphQLResult
+        var federated = new FederatedRequest(request.Document, request.Request.Query, request.Request.OperationName, request.Request.Variables,
+            new CallerContext(authenticated, scopes));
+        if (GraphQLDocuments.SelectOperation(request.Document, request.Request.OperationName)?.Operation == GraphQLParser.AST.OperationType.Subscription)
         {
-            HasData = result.HasData,
-            Data = result.Data,
-            Errors = result.Errors,
-            Failure = result.Failure switch
-            {
-                FederatedFailure.ValidationFailed => GraphQLRequestFailure.ValidationFailed,
-                FederatedFailure.VariablesInvalid => GraphQLRequestFailure.VariablesInvalid,
-                FederatedFailure.OperationNotFound => GraphQLRequestFailure.OperationNotFound,
-                _ => GraphQLRequestFailure.None,
-            },
-        };
+            var (refusal, subscription) = await engine.PrepareSubscriptionAsync(federated, cancellationToken);
+            return refusal is not null ? ToResult(refusal) : new GraphQLResult { Stream = StreamAsync(subscription!, user, CancellationToken.None) };
+        }
+
+        var transport = new HttpSubgraphTransport(httpClients.CreateClient(SubgraphHttpClient), urls, AssertionFor(user));
+        return ToResult(await engine.ExecuteAsync(federated, transport, cancellationToken));
     }
+
+    /// <summary>
+    /// Runs a planned subscription: opens it on the owning subgraph as the subscriber, then completes every event with
+    /// the fields other subgraphs own, fetched as the subscriber with a fresh assertion each time (an assertion lives
+    /// a minute; a subscription lives longer). Nothing is opened until the stream is enumerated.
+    /// </summary>
+    private async IAsyncEnumerable<GraphQLResult> StreamAsync(
+        FederatedSubscription subscription, ClaimsPrincipal user, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var upstream = await SubgraphSubscription.OpenAsync(
+            subscription.Subgraph, urls.Get(subscription.Subgraph), AssertionFor(user), subscription.Request, cancellationToken);
+        await foreach (var subgraphEvent in upstream.ReadEventsAsync(cancellationToken))
+        {
+            var transport = new HttpSubgraphTransport(httpClients.CreateClient(SubgraphHttpClient), urls, AssertionFor(user));
+            yield return ToResult(await subscription.ResolveEventAsync(subgraphEvent, transport, cancellationToken));
+        }
+    }
+
+    private static GraphQLResult ToResult(FederatedResult result) => new()
+    {
+        HasData = result.HasData,
+        Data = result.Data,
+        Errors = result.Errors,
+        Failure = result.Failure switch
+        {
+            FederatedFailure.ValidationFailed => GraphQLRequestFailure.ValidationFailed,
+            FederatedFailure.VariablesInvalid => GraphQLRequestFailure.VariablesInvalid,
+            FederatedFailure.OperationNotFound => GraphQLRequestFailure.OperationNotFound,
+            _ => GraphQLRequestFailure.None,
+        },
+    };
 
     /// <summary>The identity assertion for a validated caller, or null for an anonymous one.</summary>
     private string? AssertionFor(ClaimsPrincipal user) =>
