@@ -66,6 +66,9 @@ public static class GraphQLSse
         context.Response.Headers["X-Accel-Buffering"] = "no";
         await context.Response.StartAsync(context.RequestAborted);
 
+        // StartAsync only queues the headers; a client waiting for them before the first event must get them now.
+        await context.Response.Body.FlushAsync(context.RequestAborted);
+
         var connection = new SseConnection(context.User, context.RequestAborted);
         using var registration = registry.Add(connection);
         using var expiry = expiresAt is { } at ? new Timer(_ => connection.Close(LiveCloseReason.CredentialEnded), null, Clamp(at - DateTimeOffset.UtcNow), Timeout.InfiniteTimeSpan) : null;
