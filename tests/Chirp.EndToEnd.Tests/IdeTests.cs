@@ -73,7 +73,17 @@ public sealed class IdeTests(ChirpCluster cluster)
 
     private Uri IdeUrl => new(cluster.Gateway.BaseAddress, "/graphql/");
 
-    private static string ScreenshotFolder(string test) => Path.Combine(AppContext.BaseDirectory, "screenshots", nameof(IdeTests), test);
+    // Emptied first, so the folder shows the last run only.
+    private static string ScreenshotFolder(string test)
+    {
+        var folder = Path.Combine(AppContext.BaseDirectory, "screenshots", nameof(IdeTests), test);
+        if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+
+        return folder;
+    }
 
     private async Task<string> RetweetAsync(TestUser user, string tweetId)
     {
