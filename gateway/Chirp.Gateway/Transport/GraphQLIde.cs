@@ -51,7 +51,13 @@ public static class GraphQLIde
         }
 
         // The IDE asks for its settings next to the page; it should talk to this gateway's /graphql.
-        app.MapGet("/graphql/bcp-config.json", () => Results.Json(new { useBrowserUrlAsEndpoint = false, endpoint = "/graphql", title = "Chirp" }))
+        // An absolute URL: the IDE rewrites a relative one to "https://graphql" once its connection settings are saved.
+        app.MapGet("/graphql/bcp-config.json", (HttpRequest request) => Results.Json(new
+        {
+            useBrowserUrlAsEndpoint = false,
+            endpoint = $"{request.Scheme}://{request.Host}{request.PathBase}/graphql",
+            title = "Chirp",
+        }))
             .ExcludeFromDescription();
         return app;
     }
