@@ -4,6 +4,7 @@ using Chirp.Gateway.Transport;
 using Chirp.Gateway.Rest;
 using Chirp.GraphQL.AspNetCore;
 using Chirp.Hosting;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Chirp.Gateway;
 
@@ -67,8 +68,18 @@ public static class GatewayService
         builder.Services.AddSingleton<RedisConnection>();
         builder.Services.AddHttpClient<CredentialsClient>(c => c.Timeout = TimeSpan.FromSeconds(10));
         builder.Services.AddChirpBearerTokens();
+        builder.Services.AddSingleton<RevocationState>();
+        builder.Services.AddSingleton<RevocationFeed>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RevocationFeed>());
         builder.Services.AddReadinessCheck("token-keys", _ => Task.FromResult(true))
             .Services.AddHostedService<EagerSingletons>();
+
+        // Fail closed: a replica that has never read the deny lists could accept revoked access tokens.
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+            "revocation-state",
+            sp => new RevocationReadiness(sp.GetRequiredService<RevocationState>()),
+            HealthStatus.Unhealthy,
+            [HostingExtensions.ReadyTag]));
     }
 
     private static void AddFederationGateway(this WebApplicationBuilder builder)
@@ -94,6 +105,13 @@ public static class GatewayService
         var urls = app.Services.GetRequiredService<SubgraphUrls>();
         var worker = urls.Get("notifications");
         app.MapForwarder("/email/{**rest}", worker.GetLeftPart(UriPartial.Authority)).ExcludeFromDescription();
+    }
+
+    /// <summary>Ready once the revocation state has been loaded from Redis (it stays ready while Redis is down afterwards).</summary>
+    private sealed class RevocationReadiness(RevocationState state) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(state.IsLoaded ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("The revocation state has not been loaded from Redis yet."));
     }
 
     /// <summary>Builds keys and supergraph at start, so a bad key folder or supergraph stops the process at once.</summary>

@@ -19,8 +19,10 @@ public static class BearerAuthentication
 
     /// <summary>
     /// Drops any client-sent <see cref="ChirpHeaders.Identity"/> header, then: no bearer token means anonymous; a
-    /// bearer token that does not validate gets 401 with <c>WWW-Authenticate: Bearer error="invalid_token"</c>
-    /// before anything runs (RFC 6750 section 3.1).
+    /// bearer token that does not validate, or is revoked (<see cref="RevocationState.Check"/>), gets 401 with
+    /// <c>WWW-Authenticate: Bearer error="invalid_token"</c> before anything runs (RFC 6750 section 3.1). Until the
+    /// revocation state has loaded once, a bearer token gets 503 with <c>Retry-After: 1</c> (fail closed: it cannot
+    /// be told apart from a revoked one, but it is not known to be bad either).
     /// </summary>
     public static IApplicationBuilder UseChirpBearerTokens(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
@@ -33,6 +35,16 @@ public static class BearerAuthentication
             {
                 await WriteInvalidTokenAsync(context);
                 return;
+            }
+
+            switch (context.RequestServices.GetRequiredService<RevocationState>().Check(result.Principal))
+            {
+                case RevocationVerdict.Revoked:
+                    await WriteInvalidTokenAsync(context);
+                    return;
+                case RevocationVerdict.NotLoaded:
+                    await WriteNotLoadedAsync(context);
+                    return;
             }
 
             context.User = result.Principal;
@@ -50,6 +62,15 @@ public static class BearerAuthentication
             title: "Unauthorized",
             detail: "The access token is invalid, expired or revoked.",
             extensions: new Dictionary<string, object?> { ["code"] = ErrorCodes.Unauthenticated }).ExecuteAsync(context);
+    }
+
+    private static Task WriteNotLoadedAsync(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = "1";
+        return Results.Problem(
+            statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: "Service Unavailable",
+            detail: "The gateway cannot check access tokens for revocation yet; try again.").ExecuteAsync(context);
     }
 
     private sealed class ConfigureJwtBearer(TokenIssuer issuer) : IConfigureNamedOptions<JwtBearerOptions>

@@ -8,9 +8,11 @@ namespace Chirp.Gateway.Auth;
 /// <summary>
 /// Access tokens on live connections: a WebSocket's <c>connection_init</c> payload carries
 /// <c>{"Authorization": "Bearer &lt;jwt&gt;"}</c>; an SSE stream has the usual <c>Authorization</c> header, already
-/// checked by <see cref="BearerAuthentication"/>. Either way the connection ends at the token's <c>exp</c> plus the leeway.
+/// checked by <see cref="BearerAuthentication"/>. Either way the connection ends at the token's <c>exp</c> plus the leeway,
+/// or earlier when the token is revoked (<see cref="RevocationFeed"/> closes it). A revoked token, or any token before
+/// the revocation state has loaded, is refused (4403).
 /// </summary>
-public sealed class BearerLiveAuthenticator(TokenIssuer issuer, IOptions<TokenOptions> options) : ILiveConnectionAuthenticator
+public sealed class BearerLiveAuthenticator(TokenIssuer issuer, RevocationState revocations, IOptions<TokenOptions> options) : ILiveConnectionAuthenticator
 {
     /// <inheritdoc />
     public async ValueTask<LiveAuthentication?> AuthenticateAsync(HttpContext context, JsonObject? initPayload, CancellationToken cancellationToken)
@@ -28,7 +30,7 @@ public sealed class BearerLiveAuthenticator(TokenIssuer issuer, IOptions<TokenOp
         }
 
         var principal = await issuer.ValidateAsync(authorization["Bearer ".Length..].Trim());
-        return principal is not null && TokenIssuer.SubjectOf(principal) is not null
+        return principal is not null && TokenIssuer.SubjectOf(principal) is not null && revocations.Check(principal) == RevocationVerdict.Accepted
             ? new LiveAuthentication(principal, ExpiryOf(principal))
             : null;
     }

@@ -28,7 +28,8 @@ public sealed class RefreshTokenStore(RedisConnection redis, IOptions<TokenOptio
 
     /// <summary>
     /// Redeems <paramref name="token"/>: on success marks it rotated and returns a new token of the same family; a
-    /// rotated token revokes its family (<see cref="RedeemStatus.Reused"/>).
+    /// rotated token revokes its family (<see cref="RedeemStatus.Reused"/>, with the family so the caller can revoke
+    /// the session's access tokens too).
     /// </summary>
     public async Task<(RedeemStatus Status, TokenSubject? Subject, string? NewToken, string? Family)> RedeemAsync(string token)
     {
@@ -48,15 +49,15 @@ public sealed class RefreshTokenStore(RedisConnection redis, IOptions<TokenOptio
         if (!await tx.ExecuteAsync())
         {
             await RevokeFamilyAsync(family);
-            return (RedeemStatus.Reused, null, null, null);
+            return (RedeemStatus.Reused, null, null, family);
         }
 
         var subject = new TokenSubject(map["sub"], map["handle"], map["displayName"], map["scope"]);
         return (RedeemStatus.Rotated, subject, await IssueInFamilyAsync(subject, family), family);
     }
 
-    /// <summary>Revokes the family of <paramref name="token"/>; returns the user id, or null for an unknown token.</summary>
-    public async Task<string?> RevokeAsync(string token)
+    /// <summary>Revokes the family of <paramref name="token"/>; returns the user id and the family (session id), or null for an unknown token.</summary>
+    public async Task<(string UserId, string Family)?> RevokeAsync(string token)
     {
         var db = (await redis.GetAsync()).GetDatabase();
         var fields = await db.HashGetAsync(TokenKey(Hash(token)), ["family", "sub"]);
@@ -66,7 +67,7 @@ public sealed class RefreshTokenStore(RedisConnection redis, IOptions<TokenOptio
         }
 
         await RevokeFamilyAsync(fields[0].ToString());
-        return fields[1].ToString();
+        return (fields[1].ToString(), fields[0].ToString());
     }
 
     /// <summary>Revokes every family of a user (log-out everywhere).</summary>

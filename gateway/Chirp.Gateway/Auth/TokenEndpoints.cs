@@ -21,6 +21,7 @@ public static class TokenEndpoints
             .Accepts<Dictionary<string, string>>("application/x-www-form-urlencoded", "application/json")
             .Produces<TokenResponse>()
             .Produces<OAuthError>(StatusCodes.Status400BadRequest)
+            .Produces<OAuthError>(StatusCodes.Status503ServiceUnavailable)
             .WithTags("auth")
             .WithSummary("Issue an access token (password or refresh_token grant)");
 
@@ -28,14 +29,15 @@ public static class TokenEndpoints
             .Accepts<Dictionary<string, string>>("application/x-www-form-urlencoded", "application/json")
             .Produces(StatusCodes.Status200OK)
             .Produces<OAuthError>(StatusCodes.Status400BadRequest)
+            .Produces<OAuthError>(StatusCodes.Status503ServiceUnavailable)
             .WithTags("auth")
-            .WithSummary("Revoke a refresh token and its whole session (RFC 7009)");
+            .WithSummary("Revoke a refresh token and its whole session, or one access token (RFC 7009)");
 
         endpoints.MapPost("/auth/logout", LogOutAsync)
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .WithTags("auth")
-            .WithSummary("End this session's refresh tokens; {\"everywhere\": true} ends every session of the user");
+            .WithSummary("End this session (refresh and access tokens); {\"everywhere\": true} ends every session of the user");
 
         endpoints.MapGet("/.well-known/jwks.json", (SigningKeys keys) => Results.Json(keys.ToJwks()))
             .WithTags("auth").WithSummary("Public keys that verify access tokens");
@@ -69,7 +71,7 @@ public static class TokenEndpoints
     public sealed record OAuthError(string error, string error_description);
 
     private static async Task<IResult> IssueAsync(
-        HttpContext context, TokenIssuer issuer, RefreshTokenStore refreshTokens, CredentialsClient credentials, ILoggerFactory loggers)
+        HttpContext context, TokenIssuer issuer, RefreshTokenStore refreshTokens, CredentialsClient credentials, RevocationFeed revocations, ILoggerFactory loggers)
     {
         context.Response.Headers.CacheControl = "no-store";
         var form = await ReadParametersAsync(context.Request);
@@ -98,6 +100,11 @@ public static class TokenEndpoints
                             return Error("invalid_scope", $"Known scopes: {string.Join(' ', ChirpScopes.Default)}.");
                         }
 
+                        if (!await revocations.IsRedisConnectedAsync(context.RequestAborted))
+                        {
+                            return Unavailable(context);
+                        }
+
                         var user = await credentials.VerifyAsync(username.Trim().ToLowerInvariant(), password, context.RequestAborted);
                         if (user is not { } u)
                         {
@@ -117,7 +124,18 @@ public static class TokenEndpoints
                             return Error("invalid_request", "refresh_token is required.");
                         }
 
+                        if (!await revocations.IsRedisConnectedAsync(context.RequestAborted))
+                        {
+                            return Unavailable(context);
+                        }
+
                         var (status, subject, newToken, family) = await refreshTokens.RedeemAsync(token);
+                        if (status == RefreshTokenStore.RedeemStatus.Reused)
+                        {
+                            // Someone holds a copy of a rotated refresh token: end the session's access tokens as well.
+                            await revocations.RevokeSessionAsync(family!);
+                        }
+
                         return status == RefreshTokenStore.RedeemStatus.Rotated
                             ? Success(issuer, subject!, newToken!, family!)
                             : Error("invalid_grant", "The refresh token is invalid, expired or revoked.");
@@ -131,15 +149,18 @@ public static class TokenEndpoints
         catch (Exception e) when (e is RedisException or HttpRequestException or TaskCanceledException)
         {
             loggers.CreateLogger(typeof(TokenEndpoints)).LogWarning(e, "Token request failed on a dependency");
-            return Results.Json(new OAuthError("temporarily_unavailable", "The token service cannot reach a dependency; try again."), statusCode: StatusCodes.Status503ServiceUnavailable);
+            return Unavailable(context);
         }
     }
 
     /// <summary>
-    /// RFC 7009: a refresh token ends its session (its family); an unknown token is answered 200 as the RFC asks.
-    /// Access tokens are short-lived and cannot be revoked here yet: 400 <c>unsupported_token_type</c>.
+    /// RFC 7009: a refresh token ends its session (its family and the session's access tokens); an access token that
+    /// validates is denied by its <c>jti</c> until its <c>exp</c> plus the leeway. <c>token_type_hint</c>
+    /// (<c>access_token</c> or <c>refresh_token</c>) only orders the lookups (section 2.1). Unknown, expired or
+    /// invalid tokens are answered 200 as section 2.2 asks; 503 <c>temporarily_unavailable</c> when Redis cannot be
+    /// reached (this replica refuses a revoked access token already).
     /// </summary>
-    private static async Task<IResult> RevokeAsync(HttpContext context, RefreshTokenStore refreshTokens)
+    private static async Task<IResult> RevokeAsync(HttpContext context, RefreshTokenStore refreshTokens, TokenIssuer issuer, RevocationFeed revocations)
     {
         context.Response.Headers.CacheControl = "no-store";
         var form = await ReadParametersAsync(context.Request);
@@ -149,25 +170,64 @@ public static class TokenEndpoints
             return Error("invalid_request", "token is required.");
         }
 
+        // Refresh tokens are opaque and never contain a dot; access tokens are JWS compact serializations.
+        var accessFirst = form!.GetValueOrDefault("token_type_hint") switch
+        {
+            "access_token" => true,
+            "refresh_token" => false,
+            _ => token.Contains('.', StringComparison.Ordinal),
+        };
         try
         {
-            if (await refreshTokens.RevokeAsync(token) is not null)
+            if (accessFirst)
             {
-                return Results.Ok();
+                _ = await RevokeAccessTokenAsync(token, issuer, revocations) || await RevokeRefreshTokenAsync(token, refreshTokens, revocations);
+            }
+            else
+            {
+                _ = await RevokeRefreshTokenAsync(token, refreshTokens, revocations) || await RevokeAccessTokenAsync(token, issuer, revocations);
             }
         }
         catch (RedisException)
         {
-            return Results.Json(new OAuthError("temporarily_unavailable", "The token service cannot reach a dependency; try again."), statusCode: StatusCodes.Status503ServiceUnavailable);
+            return Unavailable(context);
         }
 
-        return token.Count(c => c == '.') == 2
-            ? Error("unsupported_token_type", "Access tokens expire on their own; revoke the refresh token instead.")
-            : Results.Ok();
+        return Results.Ok();
     }
 
-    /// <summary>Ends the caller's session (the <c>sid</c> of the access token), or all of them with <c>{"everywhere": true}</c>.</summary>
-    private static async Task<IResult> LogOutAsync(HttpContext context, RefreshTokenStore refreshTokens)
+    private static async Task<bool> RevokeRefreshTokenAsync(string token, RefreshTokenStore refreshTokens, RevocationFeed revocations)
+    {
+        if (await refreshTokens.RevokeAsync(token) is not { } revoked)
+        {
+            return false;
+        }
+
+        await revocations.RevokeSessionAsync(revoked.Family);
+        return true;
+    }
+
+    private static async Task<bool> RevokeAccessTokenAsync(string token, TokenIssuer issuer, RevocationFeed revocations)
+    {
+        // Only a token this service signed, still within its lifetime, can be denied; anything else needs nothing.
+        if (!token.Contains('.', StringComparison.Ordinal) || await issuer.ValidateAsync(token) is not { } principal ||
+            principal.FindFirst("jti")?.Value is not { Length: > 0 } jti ||
+            !long.TryParse(principal.FindFirst("exp")?.Value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var exp))
+        {
+            return false;
+        }
+
+        await revocations.RevokeAccessTokenAsync(jti, exp);
+        return true;
+    }
+
+    /// <summary>
+    /// Ends the caller's session (the <c>sid</c> of the access token: its refresh-token family and every access token
+    /// of it), or with <c>{"everywhere": true}</c> every session of the user (all families, and a not-before stamp
+    /// that refuses every access token issued until now). 503 when Redis cannot be reached; this replica refuses the
+    /// access tokens already.
+    /// </summary>
+    private static async Task<IResult> LogOutAsync(HttpContext context, RefreshTokenStore refreshTokens, RevocationFeed revocations)
     {
         if (context.User.Identity?.IsAuthenticated != true || context.User.FindFirst("sub")?.Value is not { } userId)
         {
@@ -191,11 +251,18 @@ public static class TokenEndpoints
         {
             if (everywhere)
             {
+                await revocations.RevokeUserAsync(userId);
                 await refreshTokens.RevokeAllAsync(userId);
             }
             else if (context.User.FindFirst("sid")?.Value is { } sid)
             {
+                await revocations.RevokeSessionAsync(sid);
                 await refreshTokens.RevokeFamilyAsync(sid);
+            }
+            else if (context.User.FindFirst("jti")?.Value is { } jti && long.TryParse(context.User.FindFirst("exp")?.Value, out var exp))
+            {
+                // A token without a session can still be denied by itself.
+                await revocations.RevokeAccessTokenAsync(jti, exp);
             }
         }
         catch (RedisException)
@@ -210,6 +277,13 @@ public static class TokenEndpoints
     {
         var (token, expiresIn, _) = issuer.Issue(subject, family);
         return Results.Json(new TokenResponse(token, "Bearer", expiresIn, refreshToken, subject.Scope));
+    }
+
+    /// <summary>503 with an OAuth error body <c>temporarily_unavailable</c> (RFC 6749 section 4.1.2.1) and <c>Retry-After</c>.</summary>
+    private static IResult Unavailable(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = "1";
+        return Results.Json(new OAuthError("temporarily_unavailable", "The token service cannot reach a dependency; try again."), statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
     private static IResult Error(string code, string description) =>

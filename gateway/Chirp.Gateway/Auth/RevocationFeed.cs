@@ -1,0 +1,227 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Chirp.GraphQL.AspNetCore;
+using Chirp.Hosting;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Chirp.Gateway.Auth;
+
+/// <summary>
+/// Keeps <see cref="RevocationState"/> equal on every replica. A revocation is applied here at once, stored in Redis
+/// (sorted sets <c>chirp:revoked:jti</c>, <c>chirp:revoked:sid</c> with the id as member, and
+/// <c>chirp:revoked:nbf</c> with <c>"{userId} {notBefore}"</c> as member; the score is the Unix second after which
+/// the entry can go) and published on <c>chirp:revocations</c> (JSON <see cref="Revocation"/>). Every replica applies
+/// what it receives, and reloads the sorted sets at start and after every reconnect, since pub/sub drops messages
+/// while a subscriber is away. A reload only adds: entries that Redis lost (a restart without persistence) stay in memory
+/// until they expire. Applying a revocation also ends this replica's live connections of the affected tokens.
+/// </summary>
+public sealed class RevocationFeed(
+    RedisConnection redis,
+    RevocationState state,
+    LiveConnections live,
+    IOptions<TokenOptions> options,
+    TimeProvider time,
+    ILogger<RevocationFeed> logger) : BackgroundService
+{
+    /// <summary>The pub/sub channel of revocations.</summary>
+    public const string ChannelName = "chirp:revocations";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+    private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan PruneInterval = TimeSpan.FromSeconds(30);
+
+    private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
+    private int _reloadNeeded = 1;
+    private bool _subscribed;
+
+    /// <summary>
+    /// Tries the first load once before the server starts listening (bounded by Redis's connect timeout), so a
+    /// replica started with Redis up is ready at once; otherwise it keeps trying in the background, not ready meanwhile.
+    /// </summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await TryReloadAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    /// <summary>Denies one access token until its <c>exp</c> (Unix seconds) plus the leeway.</summary>
+    /// <exception cref="RedisException">Redis cannot be reached; this replica refuses the token already.</exception>
+    public Task RevokeAccessTokenAsync(string jti, long exp) =>
+        RevokeAsync(new Revocation(RevocationKind.Jti, jti, 0, exp + (long)Math.Ceiling(options.Value.ClockSkew.TotalSeconds)));
+
+    /// <summary>Denies every access token of a session (refresh-token family) for one access-token lifetime plus the leeway.</summary>
+    /// <exception cref="RedisException">Redis cannot be reached; this replica refuses the tokens already.</exception>
+    public Task RevokeSessionAsync(string sessionId) =>
+        RevokeAsync(new Revocation(RevocationKind.Session, sessionId, 0, LastExpiryOfTokensIssuedNow()));
+
+    /// <summary>
+    /// Sets the user's not-before stamp to the next whole second: every access token issued up to now is refused
+    /// (<c>iat</c> has one-second precision, so a token issued later in the same second is refused too).
+    /// </summary>
+    /// <exception cref="RedisException">Redis cannot be reached; this replica refuses the tokens already.</exception>
+    public Task RevokeUserAsync(string userId)
+    {
+        var notBefore = time.GetUtcNow().ToUnixTimeSeconds() + 1;
+        return RevokeAsync(new Revocation(RevocationKind.User, userId, notBefore, LastExpiryOfTokensIssuedNow() + 1));
+    }
+
+    /// <summary>True while the Redis connection is up (log-in and refresh need it).</summary>
+    public async Task<bool> IsRedisConnectedAsync(CancellationToken cancellationToken) =>
+        (await redis.GetAsync(cancellationToken)).IsConnected;
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        IConnectionMultiplexer? multiplexer = null;
+        try
+        {
+            multiplexer = await redis.GetAsync(stoppingToken);
+            multiplexer.ConnectionRestored += OnConnectionRestored;
+            var lastPrune = time.GetUtcNow();
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var reloaded = Volatile.Read(ref _reloadNeeded) == 0 || await TryReloadAsync(stoppingToken);
+                if (time.GetUtcNow() - lastPrune >= PruneInterval)
+                {
+                    state.Prune();
+                    lastPrune = time.GetUtcNow();
+                }
+
+                await _wake.WaitAsync(reloaded ? PruneInterval : RetryInterval, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            if (multiplexer is not null)
+            {
+                multiplexer.ConnectionRestored -= OnConnectionRestored;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        base.Dispose();
+        _wake.Dispose();
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        // Messages published while this replica was away are lost: read the sorted sets again.
+        Interlocked.Exchange(ref _reloadNeeded, 1);
+        _wake.Release();
+    }
+
+    /// <summary>Subscribes (once; the multiplexer resubscribes after reconnects) and then reads every stored revocation.</summary>
+    private async Task<bool> TryReloadAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Exchange(ref _reloadNeeded, 0);
+        try
+        {
+            var multiplexer = await redis.GetAsync(cancellationToken);
+            if (!_subscribed)
+            {
+                // Subscribe before reading, so nothing published between the read and the subscription is missed.
+                await multiplexer.GetSubscriber().SubscribeAsync(RedisChannel.Literal(ChannelName), (_, message) => OnMessage(message));
+                _subscribed = true;
+            }
+
+            var db = multiplexer.GetDatabase();
+            var now = time.GetUtcNow().ToUnixTimeSeconds();
+            foreach (var kind in Enum.GetValues<RevocationKind>())
+            {
+                var entries = await db.SortedSetRangeByScoreWithScoresAsync(KeyOf(kind), now, double.PositiveInfinity, Exclude.Start);
+                foreach (var entry in entries)
+                {
+                    if (FromMember(kind, entry.Element.ToString(), (long)entry.Score) is { } revocation)
+                    {
+                        ApplyAndClose(revocation);
+                    }
+                }
+            }
+
+            state.MarkLoaded();
+            return true;
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            Interlocked.Exchange(ref _reloadNeeded, 1);
+            logger.LogWarning("Revocation state could not be loaded from Redis ({Reason}); retrying.", e.GetType().Name);
+            return false;
+        }
+    }
+
+    private void OnMessage(RedisValue message)
+    {
+        Revocation? revocation;
+        try
+        {
+            revocation = JsonSerializer.Deserialize<Revocation>(message.ToString(), Json);
+        }
+        catch (JsonException)
+        {
+            logger.LogWarning("Ignored a malformed message on {Channel}.", ChannelName);
+            return;
+        }
+
+        if (revocation is { Id.Length: > 0 })
+        {
+            ApplyAndClose(revocation);
+        }
+    }
+
+    private async Task RevokeAsync(Revocation revocation)
+    {
+        // This replica refuses at once, even if Redis fails below.
+        ApplyAndClose(revocation);
+        var db = (await redis.GetAsync()).GetDatabase();
+        var key = KeyOf(revocation.Kind);
+        var tx = db.CreateTransaction();
+        _ = tx.SortedSetAddAsync(key, ToMember(revocation), revocation.Until, SortedSetWhen.Always);
+        _ = tx.SortedSetRemoveRangeByScoreAsync(key, double.NegativeInfinity, time.GetUtcNow().ToUnixTimeSeconds());
+        _ = tx.KeyExpireAsync(key, options.Value.AccessTokenLifetime + options.Value.ClockSkew + TimeSpan.FromMinutes(1));
+        await tx.ExecuteAsync();
+        await db.PublishAsync(RedisChannel.Literal(ChannelName), JsonSerializer.Serialize(revocation, Json));
+    }
+
+    private void ApplyAndClose(Revocation revocation)
+    {
+        if (state.Apply(revocation))
+        {
+            live.CloseWhere(user => user.Identity?.IsAuthenticated == true && state.Check(user) == RevocationVerdict.Revoked, LiveCloseReason.CredentialEnded);
+        }
+    }
+
+    private long LastExpiryOfTokensIssuedNow() =>
+        (time.GetUtcNow() + options.Value.AccessTokenLifetime + options.Value.ClockSkew).ToUnixTimeSeconds() + 1;
+
+    private static RedisKey KeyOf(RevocationKind kind) => kind switch
+    {
+        RevocationKind.Jti => "chirp:revoked:jti",
+        RevocationKind.Session => "chirp:revoked:sid",
+        _ => "chirp:revoked:nbf",
+    };
+
+    private static string ToMember(Revocation revocation) => revocation.Kind == RevocationKind.User
+        ? revocation.Id + " " + revocation.NotBefore.ToString(CultureInfo.InvariantCulture)
+        : revocation.Id;
+
+    private static Revocation? FromMember(RevocationKind kind, string member, long until)
+    {
+        if (kind != RevocationKind.User)
+        {
+            return new Revocation(kind, member, 0, until);
+        }
+
+        var space = member.IndexOf(' ', StringComparison.Ordinal);
+        return space > 0 && long.TryParse(member.AsSpan(space + 1), NumberStyles.Integer, CultureInfo.InvariantCulture, out var notBefore)
+            ? new Revocation(kind, member[..space], notBefore, until)
+            : null;
+    }
+}
