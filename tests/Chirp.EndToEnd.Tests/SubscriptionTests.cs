@@ -273,7 +273,12 @@ internal sealed class SseStream : IDisposable
     public static async Task<SseStream> OpenAsync(HttpClient client, string query)
     {
         var response = await PostAsync(client, query);
-        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            // Only read the body of a refusal: reading an open stream to its end would wait for the stream to end.
+            Assert.Fail($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         return new SseStream(response, new StreamReader(await response.Content.ReadAsStreamAsync()));
     }

@@ -15,7 +15,8 @@ namespace Chirp.Gateway.Auth;
 /// the entry can go) and published on <c>chirp:revocations</c> (JSON <see cref="Revocation"/>). Every replica applies
 /// what it receives, and reloads the sorted sets at start and after every reconnect, since pub/sub drops messages
 /// while a subscriber is away. A reload only adds: entries that Redis lost (a restart without persistence) stay in memory
-/// until they expire. Applying a revocation also ends this replica's live connections of the affected tokens.
+/// until they expire. Applying a revocation also ends this replica's live connections of the affected tokens, and a
+/// sweep each second ends any that registered while the revocation was being applied.
 /// </summary>
 public sealed class RevocationFeed(
     RedisConnection redis,
@@ -29,8 +30,9 @@ public sealed class RevocationFeed(
     public const string ChannelName = "chirp:revocations";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
-    private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan TickInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PruneInterval = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan LoadTimeout = TimeSpan.FromSeconds(5);
 
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private int _reloadNeeded = 1;
@@ -82,14 +84,25 @@ public sealed class RevocationFeed(
             var lastPrune = time.GetUtcNow();
             while (!stoppingToken.IsCancellationRequested)
             {
-                var reloaded = Volatile.Read(ref _reloadNeeded) == 0 || await TryReloadAsync(stoppingToken);
+                if (Volatile.Read(ref _reloadNeeded) == 1)
+                {
+                    await TryReloadAsync(stoppingToken);
+                }
+
                 if (time.GetUtcNow() - lastPrune >= PruneInterval)
                 {
                     state.Prune();
                     lastPrune = time.GetUtcNow();
                 }
 
-                await _wake.WaitAsync(reloaded ? PruneInterval : RetryInterval, stoppingToken);
+                // A connection that authenticated just before a revocation may have registered just after it was
+                // applied; this sweep ends it within a second.
+                if (state.Count > 0)
+                {
+                    CloseRevokedConnections();
+                }
+
+                await _wake.WaitAsync(TickInterval, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -119,16 +132,24 @@ public sealed class RevocationFeed(
     }
 
     /// <summary>Subscribes (once; the multiplexer resubscribes after reconnects) and then reads every stored revocation.</summary>
-    private async Task<bool> TryReloadAsync(CancellationToken cancellationToken)
+    private async Task TryReloadAsync(CancellationToken cancellationToken)
     {
         Interlocked.Exchange(ref _reloadNeeded, 0);
         try
         {
             var multiplexer = await redis.GetAsync(cancellationToken);
+            if (!multiplexer.IsConnected)
+            {
+                // Commands would wait in the multiplexer's backlog; try again on the next tick or reconnect.
+                Interlocked.Exchange(ref _reloadNeeded, 1);
+                return;
+            }
+
             if (!_subscribed)
             {
                 // Subscribe before reading, so nothing published between the read and the subscription is missed.
-                await multiplexer.GetSubscriber().SubscribeAsync(RedisChannel.Literal(ChannelName), (_, message) => OnMessage(message));
+                await multiplexer.GetSubscriber().SubscribeAsync(RedisChannel.Literal(ChannelName), (_, message) => OnMessage(message))
+                    .WaitAsync(LoadTimeout, cancellationToken);
                 _subscribed = true;
             }
 
@@ -136,7 +157,8 @@ public sealed class RevocationFeed(
             var now = time.GetUtcNow().ToUnixTimeSeconds();
             foreach (var kind in Enum.GetValues<RevocationKind>())
             {
-                var entries = await db.SortedSetRangeByScoreWithScoresAsync(KeyOf(kind), now, double.PositiveInfinity, Exclude.Start);
+                var entries = await db.SortedSetRangeByScoreWithScoresAsync(KeyOf(kind), now, double.PositiveInfinity, Exclude.Start)
+                    .WaitAsync(LoadTimeout, cancellationToken);
                 foreach (var entry in entries)
                 {
                     if (FromMember(kind, entry.Element.ToString(), (long)entry.Score) is { } revocation)
@@ -147,13 +169,11 @@ public sealed class RevocationFeed(
             }
 
             state.MarkLoaded();
-            return true;
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             Interlocked.Exchange(ref _reloadNeeded, 1);
             logger.LogWarning("Revocation state could not be loaded from Redis ({Reason}); retrying.", e.GetType().Name);
-            return false;
         }
     }
 
@@ -194,9 +214,12 @@ public sealed class RevocationFeed(
     {
         if (state.Apply(revocation))
         {
-            live.CloseWhere(user => user.Identity?.IsAuthenticated == true && state.Check(user) == RevocationVerdict.Revoked, LiveCloseReason.CredentialEnded);
+            CloseRevokedConnections();
         }
     }
+
+    private void CloseRevokedConnections() =>
+        live.CloseWhere(user => user.Identity?.IsAuthenticated == true && state.Check(user) == RevocationVerdict.Revoked, LiveCloseReason.CredentialEnded);
 
     private long LastExpiryOfTokensIssuedNow() =>
         (time.GetUtcNow() + options.Value.AccessTokenLifetime + options.Value.ClockSkew).ToUnixTimeSeconds() + 1;

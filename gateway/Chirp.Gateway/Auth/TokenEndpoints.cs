@@ -237,7 +237,8 @@ public static class TokenEndpoints
         }
 
         var everywhere = false;
-        if (context.Request.ContentLength > 0)
+        // A JSON body is often sent chunked, without Content-Length.
+        if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? context.Request.ContentLength > 0)
         {
             var form = await ReadParametersAsync(context.Request);
             if (form is null || (form.TryGetValue("everywhere", out var value) && !bool.TryParse(value, out everywhere)))
