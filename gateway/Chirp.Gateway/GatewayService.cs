@@ -70,6 +70,7 @@ public static class GatewayService
         builder.Services.AddChirpBearerTokens();
         builder.Services.AddSingleton<RevocationState>();
         builder.Services.AddSingleton<RevocationFeed>();
+        builder.Services.AddSingleton<Sessions>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RevocationFeed>());
         builder.Services.AddReadinessCheck("token-keys", _ => Task.FromResult(true))
             .Services.AddHostedService<EagerSingletons>();

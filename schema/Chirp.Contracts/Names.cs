@@ -8,6 +8,13 @@ public static class ChirpHeaders
     /// Clients never get to set it; the gateway drops any client copy.
     /// </summary>
     public const string Identity = "Chirp-Identity";
+
+    /// <summary>
+    /// Set by the users subgraph on the response to a successful password change; the value is the user's id. The
+    /// gateway, which sent that request as this user, then ends every other session of the user (it alone holds
+    /// sessions and the revocation state).
+    /// </summary>
+    public const string CredentialsChanged = "Chirp-Credentials-Changed";
 }
 
 /// <summary>Redis stream, channel and consumer group names of the retweet pipeline (DESIGN.md section 5).</summary>

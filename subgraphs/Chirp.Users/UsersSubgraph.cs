@@ -46,6 +46,7 @@ public static class UsersSubgraph
 
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         services.AddSingleton<UserAccounts>();
+        services.AddHttpContextAccessor();
         services.AddScoped<UsersByIdDataLoader>();
 
         services.AddGraphQL(graphql => graphql

@@ -14,7 +14,8 @@ namespace Chirp.EndToEnd.Tests;
 /// Revocation of access tokens: log-out, log-out everywhere, RFC 7009 revocation of access and refresh tokens and
 /// refresh-token reuse, each refused at once on every gateway replica; live connections of a revoked token end
 /// (case C08); a gateway that has never loaded the revocation state is not ready and refuses bearer tokens; a gateway
-/// that loses Redis later serves from memory and refuses log-in and refresh with 503.
+/// that loses Redis later serves from memory and refuses log-in and refresh with 503; a password change ends every
+/// other session of the user.
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class RevocationTests(ChirpCluster cluster)
@@ -220,6 +221,44 @@ public sealed class RevocationTests(ChirpCluster cluster)
         Assert.Equal("next", name);
         Assert.Equal("UNAUTHENTICATED", JsonNode.Parse(data)!["errors"]![0]!["extensions"]!["code"]!.GetValue<string>());
         Assert.Equal("complete", (await stream.NextEventAsync(Wait)).Name);
+    }
+
+    [Fact]
+    public async Task ChangingThePasswordEndsEveryOtherSessionAndKeepsThisOne()
+    {
+        var user = await cluster.NewUserAsync("rv_passwd");
+        var other = await cluster.NewUserAsync("rv_passwd_o");
+        var current = await LogInAsync(cluster.Gateway, user.Handle);
+        var elsewhere = await LogInAsync(cluster.Gateway, user.Handle);
+        await using var socket = await TransportWsSocket.OpenAsync(cluster.Gateway.BaseAddress, elsewhere.AccessToken);
+        const string Change = "mutation($input: ChangePasswordInput!) { changePassword(input: $input) { user { handle } } }";
+
+        var (wrongStatus, wrong) = await cluster.GraphQLAsync(current.AccessToken, Change, new { input = new { currentPassword = "not the password", newPassword = "a new password" } });
+        Assert.Equal((HttpStatusCode)294, wrongStatus);
+        Assert.Equal("BAD_USER_INPUT", wrong["errors"]![0]!["extensions"]!["code"]!.GetValue<string>());
+        await AssertAcceptedAsync(cluster.Gateway, elsewhere.AccessToken);
+
+        var (status, body) = await cluster.GraphQLAsync(current.AccessToken, Change, new { input = new { currentPassword = Password, newPassword = "a new password" } });
+        Assert.True(status == HttpStatusCode.OK && body["errors"] is null, body.ToJsonString());
+        Assert.Equal(user.Handle, body["data"]!["changePassword"]!["user"]!["handle"]!.GetValue<string>());
+
+        await AssertRefusedAsync(cluster.Gateway, elsewhere.AccessToken);
+        await AssertRefusedAsync(cluster.Gateway, user.AccessToken);
+        Assert.Equal(4403, await socket.WaitForCloseAsync(TimeSpan.FromSeconds(5)));
+        using (var client = cluster.Client())
+        {
+            using var refresh = await client.PostAsync("/auth/token", Form(new() { ["grant_type"] = "refresh_token", ["refresh_token"] = elsewhere.RefreshToken }));
+            Assert.Equal(HttpStatusCode.BadRequest, refresh.StatusCode);
+            using var oldPassword = await client.PostAsync("/auth/token", Form(new() { ["grant_type"] = "password", ["username"] = user.Handle, ["password"] = Password }));
+            Assert.Equal(HttpStatusCode.BadRequest, oldPassword.StatusCode);
+        }
+
+        await AssertAcceptedAsync(cluster.Gateway, current.AccessToken);
+        var refreshed = await RefreshAsync(cluster.Gateway, current.RefreshToken);
+        await AssertAcceptedAsync(cluster.Gateway, refreshed.AccessToken);
+        await AssertAcceptedAsync(cluster.Gateway, other.AccessToken);
+        var (_, me) = await cluster.GraphQLAsync((await TokenAsync(cluster.Gateway, new() { ["grant_type"] = "password", ["username"] = user.Handle, ["password"] = "a new password" })).AccessToken, "{ me { handle } }");
+        Assert.Equal(user.Handle, me["data"]!["me"]!["handle"]!.GetValue<string>());
     }
 
     [Fact]

@@ -70,6 +70,14 @@ public sealed class RefreshTokenStore(RedisConnection redis, IOptions<TokenOptio
         return (fields[1].ToString(), fields[0].ToString());
     }
 
+    /// <summary>The ids of the user's families (sessions) issued within the refresh-token lifetime; some may be revoked already.</summary>
+    /// <exception cref="RedisException">Redis cannot be reached.</exception>
+    public async Task<IReadOnlyList<string>> FamiliesOfAsync(string userId)
+    {
+        var db = (await redis.GetAsync()).GetDatabase();
+        return [.. (await db.SetMembersAsync(UserKey(userId))).Select(f => f.ToString())];
+    }
+
     /// <summary>Revokes every family of a user (log-out everywhere).</summary>
     public async Task RevokeAllAsync(string userId)
     {

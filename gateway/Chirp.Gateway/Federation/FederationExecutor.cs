@@ -12,7 +12,13 @@ using Chirp.Hosting;
 namespace Chirp.Gateway;
 
 /// <summary>The gateway's <see cref="IGraphQLExecutor"/>: the federation engine, fetching from subgraphs over HTTP.</summary>
-public sealed class FederationExecutor(FederatedExecutor engine, IHttpClientFactory httpClients, SubgraphUrls urls, IdentityAssertionCodec codec) : IGraphQLExecutor
+/// <remarks>
+/// A subgraph response with <see cref="ChirpHeaders.CredentialsChanged"/> naming the caller (a password change) ends
+/// every other session of the caller before the answer goes back; the caller's own session (<c>sid</c>) stays.
+/// </remarks>
+public sealed class FederationExecutor(
+    FederatedExecutor engine, IHttpClientFactory httpClients, SubgraphUrls urls, IdentityAssertionCodec codec, Sessions sessions, ILogger<FederationExecutor> logger)
+    : IGraphQLExecutor
 {
     /// <summary>Name of the <see cref="HttpClient"/> used for subgraph fetches; tests add handlers to it to see every fetch.</summary>
     public const string SubgraphHttpClient = "subgraphs";
@@ -31,7 +37,7 @@ public sealed class FederationExecutor(FederatedExecutor engine, IHttpClientFact
             return refusal is not null ? ToResult(refusal) : new GraphQLResult { Stream = StreamAsync(subscription!, user, CancellationToken.None) };
         }
 
-        var transport = new HttpSubgraphTransport(httpClients.CreateClient(SubgraphHttpClient), urls, AssertionFor(user));
+        var transport = new HttpSubgraphTransport(httpClients.CreateClient(SubgraphHttpClient), urls, AssertionFor(user), changedUserId => EndOtherSessionsAsync(user, changedUserId));
         return ToResult(await engine.ExecuteAsync(federated, transport, cancellationToken));
     }
 
@@ -47,7 +53,7 @@ public sealed class FederationExecutor(FederatedExecutor engine, IHttpClientFact
             subscription.Subgraph, urls.Get(subscription.Subgraph), AssertionFor(user), subscription.Request, cancellationToken);
         await foreach (var subgraphEvent in upstream.ReadEventsAsync(cancellationToken))
         {
-            var transport = new HttpSubgraphTransport(httpClients.CreateClient(SubgraphHttpClient), urls, AssertionFor(user));
+            var transport = new HttpSubgraphTransport(httpClients.CreateClient(SubgraphHttpClient), urls, AssertionFor(user), null);
             yield return ToResult(await subscription.ResolveEventAsync(subgraphEvent, transport, cancellationToken));
         }
     }
@@ -66,12 +72,36 @@ public sealed class FederationExecutor(FederatedExecutor engine, IHttpClientFact
         },
     };
 
+    /// <summary>
+    /// Ends the caller's other sessions after the users subgraph changed the password of <paramref name="changedUserId"/>;
+    /// a header naming anyone but the caller is ignored. Returns a GraphQL error when Redis cannot be reached, or null.
+    /// </summary>
+    private async Task<JsonObject?> EndOtherSessionsAsync(ClaimsPrincipal user, string changedUserId)
+    {
+        if (user.FindFirstValue("sub") is not { } userId || !string.Equals(userId, changedUserId, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        try
+        {
+            await sessions.EndOthersAsync(userId, user.FindFirstValue("sid"));
+            return null;
+        }
+        catch (StackExchange.Redis.RedisException e)
+        {
+            logger.LogWarning(e, "Could not end the other sessions of user {UserId} after a password change", userId);
+            return GraphQLErrors.Create("The password was changed, but other sessions could not be ended; log out everywhere.", ErrorCodes.Internal);
+        }
+    }
+
     /// <summary>The identity assertion for a validated caller, or null for an anonymous one.</summary>
     private string? AssertionFor(ClaimsPrincipal user) =>
         TokenIssuer.SubjectOf(user) is { } s ? codec.Sign(s.UserId, s.Handle, s.DisplayName, s.Scope) : null;
 
     /// <summary>Posts subgraph fetches as GraphQL over HTTP, tagged with the caller's identity assertion.</summary>
-    private sealed class HttpSubgraphTransport(HttpClient http, SubgraphUrls urls, string? assertion) : ISubgraphTransport
+    private sealed class HttpSubgraphTransport(HttpClient http, SubgraphUrls urls, string? assertion, Func<string, Task<JsonObject?>>? onCredentialsChanged)
+        : ISubgraphTransport
     {
         public async Task<JsonObject> ExecuteAsync(string subgraphName, SubgraphRequest request, CancellationToken cancellationToken)
         {
@@ -104,8 +134,15 @@ public sealed class FederationExecutor(FederatedExecutor engine, IHttpClientFact
                 }
 
                 await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-                return await JsonNode.ParseAsync(stream, cancellationToken: cancellationToken) as JsonObject
+                var result = await JsonNode.ParseAsync(stream, cancellationToken: cancellationToken) as JsonObject
                     ?? throw new SubgraphUnavailableException(subgraphName, "answered a body that is not a JSON object");
+                if (onCredentialsChanged is not null && response.Headers.TryGetValues(ChirpHeaders.CredentialsChanged, out var changed) &&
+                    await onCredentialsChanged(changed.First()) is { } error)
+                {
+                    (result["errors"] as JsonArray ?? (JsonArray)(result["errors"] = new JsonArray())).Add(error);
+                }
+
+                return result;
             }
             catch (Exception e) when (e is HttpRequestException or JsonException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
             {

@@ -76,6 +76,36 @@ public sealed class UserAccounts(
         return user;
     }
 
+    /// <summary>
+    /// Replaces a user's password after checking the current one; the new one follows the sign-up rules. Ending the
+    /// user's other sessions is the gateway's part (<see cref="ChirpHeaders.CredentialsChanged"/>).
+    /// </summary>
+    /// <exception cref="UserAccountException">
+    /// <see cref="ErrorCodes.BadUserInput"/> when the current password is wrong or the new one breaks the rules;
+    /// <see cref="ErrorCodes.NotFound"/> when the user does not exist.
+    /// </exception>
+    public async Task<User> ChangePasswordAsync(string userId, string? currentPassword, string? newPassword, CancellationToken cancellationToken)
+    {
+        UserRules.CheckPassword(newPassword);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var user = UserRules.TryParseId(userId, out var id) ? await db.Users.SingleOrDefaultAsync(u => u.Id == id, cancellationToken) : null;
+        if (user is null)
+        {
+            throw new UserAccountException(ErrorCodes.NotFound, "There is no such user.");
+        }
+
+        if (string.IsNullOrEmpty(currentPassword) || currentPassword.Length > UserRules.PasswordMaxLength * 2 ||
+            hasher.VerifyHashedPassword(user, user.PasswordHash, currentPassword) == PasswordVerificationResult.Failed)
+        {
+            throw new UserAccountException(ErrorCodes.BadUserInput, "The current password is wrong.");
+        }
+
+        user.PasswordHash = hasher.HashPassword(user, newPassword!);
+        await db.SaveChangesAsync(cancellationToken);
+        logger.LogInformation("Changed the password of user {UserId}", user.Id);
+        return user;
+    }
+
     /// <summary>The users with the given ids, in one query; unknown ids are missing from the answer.</summary>
     public async Task<Dictionary<Guid, User>> FindByIdsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken)
     {

@@ -9,6 +9,12 @@ public sealed record SignUpInput(string Handle, string DisplayName, string Passw
 /// <summary>The argument of <c>updateProfile</c>.</summary>
 public sealed record UpdateProfileInput(string DisplayName);
 
+/// <summary>The argument of <c>changePassword</c>.</summary>
+public sealed record ChangePasswordInput(string CurrentPassword, string NewPassword);
+
+/// <summary>The result of <c>changePassword</c>.</summary>
+public sealed record ChangePasswordPayload(User User);
+
 /// <summary>The result of <c>signUp</c>.</summary>
 public sealed record SignUpPayload(User User);
 
@@ -53,6 +59,27 @@ public sealed class UpdateProfilePayloadGraphType : ObjectGraphType<UpdateProfil
     public UpdateProfilePayloadGraphType()
     {
         Name = "UpdateProfilePayload";
+        Field<NonNullGraphType<UserGraphType>>("user").Resolve(c => c.Source.User);
+    }
+}
+
+/// <summary><c>input ChangePasswordInput { currentPassword: String!  newPassword: String! }</c>.</summary>
+public sealed class ChangePasswordInputGraphType : InputObjectGraphType<ChangePasswordInput>
+{
+    public ChangePasswordInputGraphType()
+    {
+        Name = "ChangePasswordInput";
+        Field<NonNullGraphType<StringGraphType>>("currentPassword");
+        Field<NonNullGraphType<StringGraphType>>("newPassword");
+    }
+}
+
+/// <summary><c>type ChangePasswordPayload { user: User! }</c>.</summary>
+public sealed class ChangePasswordPayloadGraphType : ObjectGraphType<ChangePasswordPayload>
+{
+    public ChangePasswordPayloadGraphType()
+    {
+        Name = "ChangePasswordPayload";
         Field<NonNullGraphType<UserGraphType>>("user").Resolve(c => c.Source.User);
     }
 }
