@@ -346,6 +346,15 @@ public sealed class RevocationTests(ChirpCluster cluster)
         await AssertAcceptedAsync(gateway, kept.AccessToken);
         await AssertRefusedAsync(gateway, ended.AccessToken);
 
+        // Log-out cannot be stored, so it answers 503, but this replica refuses the token already.
+        using (var client = Client(gateway, kept.AccessToken))
+        {
+            using var response = await client.PostAsync("/auth/logout", null);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        }
+
+        await AssertRefusedAsync(gateway, kept.AccessToken);
+
         // Redis comes back empty (no persistence): the revocation stays in memory, and log-in works again.
         await redis.StartAgainAsync();
         deadline = DateTime.UtcNow.AddSeconds(30);

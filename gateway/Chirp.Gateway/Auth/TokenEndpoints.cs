@@ -146,7 +146,7 @@ public static class TokenEndpoints
                         "grant_type must be password or refresh_token.");
             }
         }
-        catch (Exception e) when (e is RedisException or HttpRequestException or TaskCanceledException)
+        catch (Exception e) when (e is RedisException or RedisTimeoutException or HttpRequestException or TaskCanceledException)
         {
             loggers.CreateLogger(typeof(TokenEndpoints)).LogWarning(e, "Token request failed on a dependency");
             return Unavailable(context);
@@ -188,7 +188,7 @@ public static class TokenEndpoints
                 _ = await RevokeRefreshTokenAsync(token, refreshTokens, revocations) || await RevokeAccessTokenAsync(token, issuer, revocations);
             }
         }
-        catch (RedisException)
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
             return Unavailable(context);
         }
@@ -266,7 +266,7 @@ public static class TokenEndpoints
                 await revocations.RevokeAccessTokenAsync(jti, exp);
             }
         }
-        catch (RedisException)
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
             return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, detail: "The token service cannot reach a dependency; try again.");
         }

@@ -88,7 +88,7 @@ public sealed class FederationExecutor(
             await sessions.EndOthersAsync(userId, user.FindFirstValue("sid"));
             return null;
         }
-        catch (StackExchange.Redis.RedisException e)
+        catch (Exception e) when (e is StackExchange.Redis.RedisException or StackExchange.Redis.RedisTimeoutException)
         {
             logger.LogWarning(e, "Could not end the other sessions of user {UserId} after a password change", userId);
             return GraphQLErrors.Create("The password was changed, but other sessions could not be ended; log out everywhere.", ErrorCodes.Internal);
