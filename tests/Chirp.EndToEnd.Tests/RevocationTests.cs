@@ -7,6 +7,7 @@ using Chirp.Gateway.Auth;
 using Chirp.GraphQL.AspNetCore;
 using Chirp.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
 
 namespace Chirp.EndToEnd.Tests;
 
@@ -371,6 +372,18 @@ public sealed class RevocationTests(ChirpCluster cluster)
         }
 
         await AssertRefusedAsync(gateway, ended.AccessToken);
+
+        // The replica writes what it knew back to the empty Redis, so a replica started then refuses the tokens too.
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString))
+        {
+            var sessions = connection.GetDatabase();
+            await TransportWsProtocolTests.WaitUntilAsync(() => sessions.SortedSetLength("chirp:revoked:sid") >= 2);
+        }
+
+        await using var late = await cluster.StartGatewayAsync(new() { ["ConnectionStrings:Redis"] = redis.ConnectionString });
+        Assert.Equal(HttpStatusCode.OK, await ReadyStatusAsync(late));
+        await AssertRefusedAsync(late, ended.AccessToken);
+        await AssertRefusedAsync(late, kept.AccessToken);
     }
 
     private static async Task AssertRefusedAsync(ServiceHost gateway, string accessToken)

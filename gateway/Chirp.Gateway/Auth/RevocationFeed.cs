@@ -15,7 +15,7 @@ namespace Chirp.Gateway.Auth;
 /// the entry can go) and published on <c>chirp:revocations</c> (JSON <see cref="Revocation"/>). Every replica applies
 /// what it receives, and reloads the sorted sets at start and after every reconnect, since pub/sub drops messages
 /// while a subscriber is away. A reload only adds: entries that Redis lost (a restart without persistence) stay in memory
-/// until they expire. Applying a revocation also ends this replica's live connections of the affected tokens, and a
+/// until they expire, and are written back to Redis. Applying a revocation also ends this replica's live connections of the affected tokens, and a
 /// sweep each second ends any that registered while the revocation was being applied.
 /// </summary>
 public sealed class RevocationFeed(
@@ -168,6 +168,19 @@ public sealed class RevocationFeed(
                 }
             }
 
+            // Redis may have restarted empty (no persistence): store what this replica knows again, so a replica
+            // that starts later still refuses those tokens. ZADD of an existing member only rewrites its score.
+            var known = state.Snapshot().Where(r => r.Until > now).ToList();
+            if (known.Count > 0)
+            {
+                var batch = db.CreateBatch();
+                var writes = known.Select(r => (Task)batch.SortedSetAddAsync(KeyOf(r.Kind), ToMember(r), r.Until))
+                    .Concat(known.Select(r => r.Kind).Distinct().Select(k => (Task)batch.KeyExpireAsync(KeyOf(k), Retention)))
+                    .ToList();
+                batch.Execute();
+                await Task.WhenAll(writes).WaitAsync(LoadTimeout, cancellationToken);
+            }
+
             state.MarkLoaded();
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
@@ -205,7 +218,7 @@ public sealed class RevocationFeed(
         var tx = db.CreateTransaction();
         _ = tx.SortedSetAddAsync(key, ToMember(revocation), revocation.Until, SortedSetWhen.Always);
         _ = tx.SortedSetRemoveRangeByScoreAsync(key, double.NegativeInfinity, time.GetUtcNow().ToUnixTimeSeconds());
-        _ = tx.KeyExpireAsync(key, options.Value.AccessTokenLifetime + options.Value.ClockSkew + TimeSpan.FromMinutes(1));
+        _ = tx.KeyExpireAsync(key, Retention);
         await tx.ExecuteAsync();
         await db.PublishAsync(RedisChannel.Literal(ChannelName), JsonSerializer.Serialize(revocation, Json));
     }
@@ -220,6 +233,9 @@ public sealed class RevocationFeed(
 
     private void CloseRevokedConnections() =>
         live.CloseWhere(user => user.Identity?.IsAuthenticated == true && state.Check(user) == RevocationVerdict.Revoked, LiveCloseReason.CredentialEnded);
+
+    /// <summary>How long a sorted set outlives its last write: every entry expires within one access-token lifetime plus the leeway.</summary>
+    private TimeSpan Retention => options.Value.AccessTokenLifetime + options.Value.ClockSkew + TimeSpan.FromMinutes(1);
 
     private long LastExpiryOfTokensIssuedNow() =>
         (time.GetUtcNow() + options.Value.AccessTokenLifetime + options.Value.ClockSkew).ToUnixTimeSeconds() + 1;

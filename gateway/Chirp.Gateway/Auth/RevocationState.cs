@@ -117,6 +117,14 @@ public sealed class RevocationState(TimeProvider time)
         return true;
     }
 
+    /// <summary>Every entry held now (a copy; user stamps with their latest not-before).</summary>
+    public IReadOnlyList<Revocation> Snapshot() =>
+    [
+        .. _jtis.Select(e => new Revocation(RevocationKind.Jti, e.Key, 0, e.Value)),
+        .. _sessions.Select(e => new Revocation(RevocationKind.Session, e.Key, 0, e.Value)),
+        .. _users.Select(e => new Revocation(RevocationKind.User, e.Key, e.Value.NotBefore, e.Value.Until)),
+    ];
+
     /// <summary>Drops every entry whose <see cref="Revocation.Until"/> has passed; returns how many.</summary>
     public int Prune()
     {
