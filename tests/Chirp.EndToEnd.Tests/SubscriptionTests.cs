@@ -207,6 +207,26 @@ public sealed class SubscriptionTests(ChirpCluster cluster)
     }
 
     [Fact]
+    public async Task ASubgraphThatVanishesWithoutClosingEndsTheSubscriptionWithAnError()
+    {
+        await using var relay = TcpRelay.Start(cluster.Tweets.BaseAddress);
+        await using var gateway = await cluster.StartGatewayAsync(new() { ["Subgraphs:tweets:Url"] = new Uri(relay.BaseAddress, "/graphql").ToString() });
+        var alice = await cluster.NewUserAsync("kill_alice");
+        var before = Upstream(cluster.Tweets).OpenSubscriptions;
+        await using var socket = await TransportWsSocket.OpenAsync(gateway.BaseAddress, alice.AccessToken);
+        await socket.SubscribeAsync("s", Subscription);
+        await TransportWsProtocolTests.WaitUntilAsync(() => Upstream(cluster.Tweets).OpenSubscriptions == before + 1);
+
+        // As when the subgraph's process is killed: connections reset, no close frame.
+        relay.Sever();
+
+        var error = await socket.ReceiveAsync(Wait);
+        Assert.Equal("error", error!["type"]!.GetValue<string>());
+        Assert.Contains("subscribe again", error["payload"]![0]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        await TransportWsProtocolTests.WaitUntilAsync(() => Upstream(cluster.Tweets).OpenSubscriptions == before);
+    }
+
+    [Fact]
     public async Task ARetweetThroughOneReplicaReachesASubscriberOnAnotherExactlyOnce()
     {
         await using var tweets2 = await cluster.StartTweetsAsync();
