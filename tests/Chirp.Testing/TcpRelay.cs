@@ -42,8 +42,9 @@ public sealed class TcpRelay : IAsyncDisposable
                 socket.LingerState = new LingerOption(true, 0);
                 socket.Close();
             }
-            catch (SocketException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
+                // That connection ended on its own meanwhile.
             }
         }
     }
