@@ -71,6 +71,8 @@ public static class GatewayService
         builder.Services.AddOptions<LoginThrottleOptions>()
             .BindConfiguration(LoginThrottleOptions.SectionName)
             .ValidateDataAnnotations()
+            .Validate(o => o.TrustedProxies.All(n => System.Net.IPNetwork.TryParse(n.Trim(), out _)),
+                $"{LoginThrottleOptions.SectionName}:TrustedProxies must hold networks like 10.0.0.0/8.")
             .ValidateOnStart();
         builder.Services.AddSingleton<LoginThrottle>();
         builder.Services.AddSingleton<GatewayReadiness>();

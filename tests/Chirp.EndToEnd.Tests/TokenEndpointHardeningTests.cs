@@ -52,6 +52,15 @@ public sealed class TokenEndpointHardeningTests(ChirpCluster cluster)
     }
 
     [Fact]
+    public async Task TheOpenApiDocumentStillDescribesTheTokenRequestBody()
+    {
+        using var client = cluster.Client();
+        var document = await client.GetFromJsonAsync<JsonObject>("/openapi/v1.json");
+        var content = document!["paths"]!["/auth/token"]!["post"]!["requestBody"]!["content"]!.AsObject();
+        Assert.Equal(["application/x-www-form-urlencoded", "application/json"], content.Select(c => c.Key));
+    }
+
+    [Fact]
     public async Task AnOversizedTokenRequestGets400WithAnOAuthErrorBody()
     {
         using var client = cluster.Client();
@@ -145,6 +154,39 @@ public sealed class TokenEndpointHardeningTests(ChirpCluster cluster)
     }
 
     [Fact]
+    public async Task BehindATrustedProxyTheForwardedClientIsCounted()
+    {
+        var user = await cluster.NewUserAsync("proxied");
+        var settings = Throttle(perHandleAndAddress: 2, perAddress: 100, window: TimeSpan.FromMinutes(1));
+        settings[$"{LoginThrottleOptions.SectionName}:TrustedProxies:0"] = "127.0.0.0/8";
+        await using var gateway = await cluster.StartGatewayAsync(settings);
+        using var proxy = gateway.CreateClient();
+
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, (await LogInAsync(proxy, user.Handle, "guess", "203.0.113.7")).Status);
+        }
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await LogInAsync(proxy, user.Handle, Password, "203.0.113.7")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await LogInAsync(proxy, user.Handle, Password, "198.51.100.9")).Status);
+    }
+
+    [Fact]
+    public void OnlyTrustedProxiesNameTheClient()
+    {
+        IPNetwork[] trusted = [IPNetwork.Parse("10.0.0.0/8")];
+        var proxy = IPAddress.Parse("10.0.0.6");
+        var client = IPAddress.Parse("198.51.100.9");
+
+        Assert.Equal(client, LoginThrottle.ClientAddress(client, ["203.0.113.7"], trusted));
+        Assert.Equal(IPAddress.Parse("203.0.113.7"), LoginThrottle.ClientAddress(proxy, ["1.2.3.4, 203.0.113.7, 10.0.0.5"], trusted));
+        Assert.Equal(IPAddress.Parse("203.0.113.7"), LoginThrottle.ClientAddress(proxy, ["1.2.3.4", "203.0.113.7"], trusted));
+        Assert.Equal(proxy, LoginThrottle.ClientAddress(proxy, ["not-an-address"], trusted));
+        Assert.Equal(proxy, LoginThrottle.ClientAddress(proxy, [], trusted));
+        Assert.Equal(proxy, LoginThrottle.ClientAddress(proxy, ["203.0.113.7"], []));
+    }
+
+    [Fact]
     public async Task ReadyWhenKeysAndSupergraphAreLoaded()
     {
         using var client = cluster.Client();
@@ -231,14 +273,24 @@ public sealed class TokenEndpointHardeningTests(ChirpCluster cluster)
         return new HttpClient(handler) { BaseAddress = gateway.BaseAddress };
     }
 
-    private static async Task<(HttpStatusCode Status, JsonObject Body, TimeSpan? RetryAfter)> LogInAsync(HttpClient client, string handle, string password)
+    private static async Task<(HttpStatusCode Status, JsonObject Body, TimeSpan? RetryAfter)> LogInAsync(
+        HttpClient client, string handle, string password, string? forwardedFor = null)
     {
-        using var response = await client.PostAsync("/auth/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/auth/token")
         {
-            ["grant_type"] = "password",
-            ["username"] = handle,
-            ["password"] = password,
-        }));
+            Content = new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["grant_type"] = "password",
+                ["username"] = handle,
+                ["password"] = password,
+            }),
+        };
+        if (forwardedFor is not null)
+        {
+            request.Headers.Add("X-Forwarded-For", forwardedFor);
+        }
+
+        using var response = await client.SendAsync(request);
         Assert.Equal("no-store", response.Headers.CacheControl?.ToString());
         var body = await response.Content.ReadFromJsonAsync<JsonObject>() ?? [];
         return (response.StatusCode, body, response.Headers.RetryAfter?.Delta);

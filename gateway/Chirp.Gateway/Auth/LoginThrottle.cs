@@ -22,6 +22,13 @@ public sealed class LoginThrottleOptions
     /// <summary>The fixed window both limits count in (default 5 minutes, 1 second to 1 day).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Networks in CIDR notation (e.g. <c>10.0.0.0/8</c>) of reverse proxies whose <c>X-Forwarded-For</c> names the
+    /// client. Empty (the default): the connection's own address is the client. Behind an ingress, list the
+    /// ingress's addresses, or every client shares the ingress's address and its limits.
+    /// </summary>
+    public List<string> TrustedProxies { get; set; } = [];
 }
 
 /// <summary>
@@ -29,7 +36,8 @@ public sealed class LoginThrottleOptions
 /// client address. Only failures take a permit, so correct log-ins never use up a limit; an attempt is refused while
 /// either partition has no permit left. There is deliberately no limit per handle alone: a guesser at another address
 /// would then lock the owner out, whereas keyed by handle and address a guesser only ever throttles themselves.
-/// IPv6 addresses count per /64, the block one subscriber usually holds. In memory, so per replica.
+/// IPv6 addresses count per /64, the block one subscriber usually holds. The client address is the connection's,
+/// or the one named by trusted proxies (<see cref="LoginThrottleOptions.TrustedProxies"/>). In memory, so per replica.
 /// </summary>
 public sealed class LoginThrottle : IDisposable
 {
@@ -39,14 +47,46 @@ public sealed class LoginThrottle : IDisposable
     private readonly PartitionedRateLimiter<string> _perHandleAndAddress;
     private readonly PartitionedRateLimiter<string> _perAddress;
     private readonly TimeSpan _window;
+    private readonly IPNetwork[] _trustedProxies;
 
     /// <summary>Builds both limiters from <paramref name="options"/>.</summary>
+    /// <exception cref="InvalidOperationException">An entry of <see cref="LoginThrottleOptions.TrustedProxies"/> is not a CIDR network.</exception>
     public LoginThrottle(IOptions<LoginThrottleOptions> options)
     {
         var o = options.Value;
         _window = o.Window;
+        _trustedProxies = [.. o.TrustedProxies.Select(n => IPNetwork.TryParse(n.Trim(), out var network)
+            ? network
+            : throw new InvalidOperationException($"{LoginThrottleOptions.SectionName}:TrustedProxies holds '{n}', which is not a network like 10.0.0.0/8."))];
         _perHandleAndAddress = Create(o.FailuresPerHandleAndAddress, o.Window);
         _perAddress = Create(o.FailuresPerAddress, o.Window);
+    }
+
+    /// <summary>The client address of <paramref name="request"/>, seen through the trusted proxies.</summary>
+    public IPAddress? ClientAddress(HttpRequest request) =>
+        ClientAddress(request.HttpContext.Connection.RemoteIpAddress, request.Headers["X-Forwarded-For"], _trustedProxies);
+
+    /// <summary>
+    /// The client behind <paramref name="remote"/>: while the nearest hop is a trusted proxy, the next address from
+    /// the right of <paramref name="forwardedFor"/> (each proxy appends the address it was called from). An address
+    /// that a client wrote itself is never reached, because the walk stops at the first hop that is not trusted; an
+    /// entry that is not an address stops it too.
+    /// </summary>
+    public static IPAddress? ClientAddress(IPAddress? remote, IEnumerable<string?> forwardedFor, IReadOnlyList<IPNetwork> trustedProxies)
+    {
+        var client = remote;
+        var hops = forwardedFor.SelectMany(v => (v ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).Reverse();
+        foreach (var hop in hops)
+        {
+            if (client is null || !IsTrusted(client, trustedProxies) || !IPAddress.TryParse(hop, out var next))
+            {
+                break;
+            }
+
+            client = next;
+        }
+
+        return client;
     }
 
     /// <summary>
@@ -86,6 +126,12 @@ public sealed class LoginThrottle : IDisposable
     {
         _perHandleAndAddress.Dispose();
         _perAddress.Dispose();
+    }
+
+    private static bool IsTrusted(IPAddress address, IReadOnlyList<IPNetwork> networks)
+    {
+        var v4 = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        return networks.Any(n => n.Contains(v4) || n.Contains(address));
     }
 
     /// <summary>The partition key of a client address: IPv4 (also when mapped into IPv6) whole, IPv6 by its /64 prefix.</summary>

@@ -111,7 +111,7 @@ public static class TokenEndpoints
                         }
 
                         var handle = username.Trim().ToLowerInvariant();
-                        var address = context.Connection.RemoteIpAddress;
+                        var address = throttle.ClientAddress(context.Request);
                         if (throttle.RetryAfter(handle, address) is { } wait)
                         {
                             context.Response.Headers.RetryAfter = ((long)wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
