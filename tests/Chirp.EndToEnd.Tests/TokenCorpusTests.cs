@@ -68,7 +68,7 @@ public sealed class TokenCorpusTests(ChirpCluster cluster) : IDisposable
         // signature and shape
         "payload-changed-after-signing", "signature-cut-short", "empty-signature", "two-segments",
         "five-segments", "non-base64-header", "non-base64-payload", "header-not-json", "payload-an-array",
-        "not-a-token", "token-over-the-header-limit", "token-100kb",
+        "not-a-token", "token-20kb", "token-over-the-header-limit", "token-100kb",
         // the header field itself
         "empty-bearer", "bearer-without-token", "lower-case-bearer-bad-token", "upper-case-bearer-bad-token",
         "refresh-token-as-bearer", "two-authorization-headers",
@@ -113,6 +113,23 @@ public sealed class TokenCorpusTests(ChirpCluster cluster) : IDisposable
         await socket.SendAsync(message);
 
         Assert.Equal(expected, await socket.WaitForCloseAsync(Wait));
+    }
+
+    [Fact]
+    public async Task TwoAuthorizationEntriesInConnectionInitClose4403()
+    {
+        var user = await UserAsync();
+        await using var socket = await TransportWsSocket.ConnectAsync(cluster.Gateway.BaseAddress);
+
+        // Property names differ only in case, so the JSON is well-formed; which one counts would be a guess.
+        var bearer = "Bearer " + user.AccessToken;
+        await socket.SendAsync(new JsonObject
+        {
+            ["type"] = "connection_init",
+            ["payload"] = new JsonObject { ["Authorization"] = bearer, ["authorization"] = bearer },
+        });
+
+        Assert.Equal(4403, await socket.WaitForCloseAsync(Wait));
     }
 
     [Theory]
@@ -239,6 +256,8 @@ public sealed class TokenCorpusTests(ChirpCluster cluster) : IDisposable
             "header-not-json" => Token(SignRaw("alg=ES256", Json(claims))),
             "payload-an-array" => Token(SignRaw(Json(header), "[" + Json(claims) + "]")),
             "not-a-token" => Token("not.a.token"),
+            // Under Kestrel's header limit, over the validator's 8 KB: refused without being parsed.
+            "token-20kb" => Token(Sign(header, Claims(user, c => c["pad"] = new string('x', 15 * 1024)))),
             // About 54 KB: over Kestrel's 32 KB of request headers, under the 64 KB WebSocket message limit.
             "token-over-the-header-limit" => new(["Bearer " + Sign(header, Claims(user, c => c["pad"] = new string('x', 40 * 1024)))], Expect.HeaderTooLarge),
             "token-100kb" => new(["Bearer " + Sign(header, Claims(user, c => c["pad"] = new string('x', 75 * 1024)))], Expect.HeaderTooLarge),
