@@ -248,7 +248,7 @@ public sealed class TokenEndpointHardeningTests(ChirpCluster cluster)
 
     /// <summary>
     /// A client of <paramref name="gateway"/> whose connections come from <paramref name="localAddress"/> (any
-    /// 127.0.0.0/8 address works on loopback), so the gateway sees different client addresses.
+    /// 127.0.0.0/8 address is on Linux's loopback), so the gateway sees different client addresses.
     /// </summary>
     private static HttpClient ClientFrom(ServiceHost gateway, string localAddress)
     {
