@@ -206,6 +206,7 @@ public sealed class TokenEndpointHardeningTests(ChirpCluster cluster)
         }
 
         var services = new ServiceCollection()
+            .AddLogging()
             .AddSingleton(TimeProvider.System)
             .AddSingleton(Options.Create(new TokenOptions { KeyDirectory = folder }))
             .AddSingleton<SigningKeys>()
