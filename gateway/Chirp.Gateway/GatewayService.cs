@@ -41,6 +41,7 @@ public static class GatewayService
         });
         app.UseStatusCodePages();
         app.UseGraphQLIde();
+        app.UseSingleAuthorizationHeader();
         app.UseChirpBearerTokens();
         app.MapChirpHealth();
         app.MapTokenEndpoints();
@@ -68,12 +69,20 @@ public static class GatewayService
         builder.Services.AddSingleton<RedisConnection>();
         builder.Services.AddHttpClient<CredentialsClient>(c => c.Timeout = TimeSpan.FromSeconds(10));
         builder.Services.AddChirpBearerTokens();
+        builder.Services.AddOptions<LoginThrottleOptions>()
+            .BindConfiguration(LoginThrottleOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(o => o.TrustedProxies.All(n => System.Net.IPNetwork.TryParse(n.Trim(), out _)),
+                $"{LoginThrottleOptions.SectionName}:TrustedProxies must hold networks like 10.0.0.0/8.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<LoginThrottle>();
+        builder.Services.AddSingleton<GatewayReadiness>();
+        builder.Services.AddHealthChecks().AddCheck<GatewayReadiness>(GatewayReadiness.Name, tags: [HostingExtensions.ReadyTag]);
+        builder.Services.AddHostedService<EagerSingletons>();
         builder.Services.AddSingleton<RevocationState>();
         builder.Services.AddSingleton<RevocationFeed>();
         builder.Services.AddSingleton<Sessions>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RevocationFeed>());
-        builder.Services.AddReadinessCheck("token-keys", _ => Task.FromResult(true))
-            .Services.AddHostedService<EagerSingletons>();
 
         // Fail closed: a replica that has never read the deny lists could accept revoked access tokens.
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
@@ -115,14 +124,13 @@ public static class GatewayService
             Task.FromResult(state.IsLoaded ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("The revocation state has not been loaded from Redis yet."));
     }
 
-    /// <summary>Builds keys and supergraph at start, so a bad key folder or supergraph stops the process at once.</summary>
-    private sealed class EagerSingletons(SigningKeys keys, Supergraph supergraph, FederatedExecutor executor) : IHostedService
+    /// <summary>
+    /// Runs the readiness verification once at start, so a bad key folder, key or supergraph stops the process at
+    /// once with the reason instead of leaving a replica that is never ready.
+    /// </summary>
+    private sealed class EagerSingletons(GatewayReadiness readiness) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            _ = (keys, supergraph, executor);
-            return Task.CompletedTask;
-        }
+        public Task StartAsync(CancellationToken cancellationToken) => readiness.VerifyAsync();
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }

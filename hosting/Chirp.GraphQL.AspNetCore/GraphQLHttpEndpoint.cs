@@ -233,21 +233,10 @@ public static class GraphQLHttpEndpoint
             return null;
         }
 
-        try
+        var (node, _) = JsonRequestBody.Parse(System.Text.Encoding.UTF8.GetBytes(text));
+        if (node is JsonObject o)
         {
-            var node = JsonNode.Parse(text);
-            if (node is null)
-            {
-                return null;
-            }
-
-            if (node is JsonObject o && JsonRequestBody.IsWellFormed(o))
-            {
-                return o;
-            }
-        }
-        catch (JsonException)
-        {
+            return o;
         }
 
         error = $"'{name}' must be a JSON object.";

@@ -22,6 +22,33 @@ public sealed class BadInputTests(ChirpCluster cluster)
     }
 
     [Fact]
+    public async Task AJsonBodyThatRepeatsAKeyIsRefusedWith4xxEverywhereAndStoresNothing()
+    {
+        var user = await cluster.NewUserAsync("dupkey");
+        using var client = cluster.Client(user.AccessToken);
+
+        async Task<HttpStatusCode> PostAsync(string path, string json)
+        {
+            using var content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+            using var response = await client.PostAsync(path, content);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.DoesNotContain("Exception", body, StringComparison.Ordinal);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.BadRequest, await PostAsync("/graphql", """{"query":"{__typename}","query":"{__typename}"}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, await PostAsync("/graphql", """{"query":"{__typename}","variables":{"a":1,"a":2}}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, await PostAsync("/tweets", """{"text":"one","text":"two"}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, await PostAsync("/auth/token", """{"grant_type":"password","grant_type":"password","username":"x","password":"y"}"""));
+        using var get = await client.GetAsync("/graphql?query=%7B__typename%7D&variables=" + Uri.EscapeDataString("""{"a":1,"a":2}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, get.StatusCode);
+
+        var (status, body) = await cluster.GraphQLAsync(user.AccessToken, "{ myTweets { nodes { id } } }");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Empty(body["data"]!["myTweets"]!["nodes"]!.AsArray());
+    }
+
+    [Fact]
     public async Task WrongPasswordGetsInvalidGrant()
     {
         var user = await cluster.NewUserAsync("wrongpw");

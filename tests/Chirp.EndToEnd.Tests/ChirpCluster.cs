@@ -48,6 +48,9 @@ public sealed class ChirpCluster : IAsyncLifetime
 
     public string TweetsConnectionString { get; private set; } = "";
 
+    /// <summary>The gateway's access-token key folder; it holds one EC P-256 key, <c>test-key.pem</c> (kid <c>test-key</c>).</summary>
+    public string KeyDirectory { get; private set; } = "";
+
     public string UsersConnectionString { get; private set; } = "";
 
     /// <summary>The internal HMAC key (base64) shared by the gateway and the services.</summary>
@@ -67,6 +70,7 @@ public sealed class ChirpCluster : IAsyncLifetime
         var emailDb = await Postgres.CreateDatabaseAsync("email");
 
         var keyDirectory = Directory.CreateTempSubdirectory("chirp-token-keys-").FullName;
+        KeyDirectory = keyDirectory;
         using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256))
         {
             await File.WriteAllTextAsync(Path.Combine(keyDirectory, "test-key.pem"), key.ExportPkcs8PrivateKeyPem());

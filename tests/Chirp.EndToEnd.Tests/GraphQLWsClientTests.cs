@@ -21,7 +21,7 @@ public sealed class GraphQLWsClientTests(ChirpCluster cluster)
         var carol = await cluster.NewUserAsync("gws_carol");
         var tweet = await cluster.TweetAsync(alice, "for the graphql-ws client");
         var upstream = cluster.Tweets.Services.GetRequiredService<LiveConnections>();
-        var before = upstream.OpenSubscriptions;
+        var before = await TransportWsProtocolTests.SettledAsync(upstream);
         await using var clients = await GraphQLWsClients.StartAsync(GraphQLWsClients.EndpointOf(cluster.Gateway.BaseAddress),
             [new LiveSubscription(alice.AccessToken, Subscription), new LiveSubscription(carol.AccessToken, Subscription)]);
         await clients.WaitForAckedAsync(2, TimeSpan.FromSeconds(20));
@@ -52,7 +52,7 @@ public sealed class GraphQLWsClientTests(ChirpCluster cluster)
             .ToList();
         var bob = await cluster.NewUserAsync("bulk_bob");
         var upstream = cluster.Tweets.Services.GetRequiredService<LiveConnections>();
-        var before = upstream.OpenSubscriptions;
+        var before = await TransportWsProtocolTests.SettledAsync(upstream);
         await using var clients = await GraphQLWsClients.StartAsync(GraphQLWsClients.EndpointOf(cluster.Gateway.BaseAddress),
             [.. authors.Select(a => new LiveSubscription(a.Token, Subscription))]);
         await clients.WaitForAckedAsync(subscribers, TimeSpan.FromSeconds(60));

@@ -45,7 +45,7 @@ public sealed class IdeTests(ChirpCluster cluster)
 
         // Neither protocol says when a subscription is live; the tweets subgraph's count of open ones does.
         var upstream = cluster.Tweets.Services.GetRequiredService<LiveConnections>();
-        var before = upstream.OpenSubscriptions;
+        var before = await TransportWsProtocolTests.SettledAsync(upstream);
         await ide.RunAsync(TweetRetweeted);
         await TransportWsProtocolTests.WaitUntilAsync(() => upstream.OpenSubscriptions > before, seconds: 20);
         await ide.ScreenshotAsync("1-subscribed");

@@ -26,11 +26,12 @@ public sealed class SubscriptionTests(ChirpCluster cluster)
         var bob = await cluster.NewUserAsync("sub_bob", "Bob the Builder");
         var carol = await cluster.NewUserAsync("sub_carol");
         var tweet = await cluster.TweetAsync(alice, "Down the rabbit hole");
+        var before = await TransportWsProtocolTests.SettledAsync(Upstream(cluster.Tweets));
         await using var aliceSocket = await TransportWsSocket.OpenAsync(cluster.Gateway.BaseAddress, alice.AccessToken);
         await using var carolSocket = await TransportWsSocket.OpenAsync(cluster.Gateway.BaseAddress, carol.AccessToken);
         await aliceSocket.SubscribeAsync("s", Subscription);
         await carolSocket.SubscribeAsync("s", Subscription);
-        await WaitForUpstreamAsync(2);
+        await WaitForUpstreamAsync(before + 2);
 
         var retweet = await cluster.RetweetAsync(bob, tweet);
 
@@ -58,7 +59,7 @@ public sealed class SubscriptionTests(ChirpCluster cluster)
     {
         var alice = await cluster.NewUserAsync("sub_done");
         var upstream = Upstream(cluster.Tweets);
-        var before = upstream.OpenSubscriptions;
+        var before = await TransportWsProtocolTests.SettledAsync(upstream);
         await using var socket = await TransportWsSocket.OpenAsync(cluster.Gateway.BaseAddress, alice.AccessToken);
         await socket.SubscribeAsync("s", Subscription);
         await TransportWsProtocolTests.WaitUntilAsync(() => upstream.OpenSubscriptions == before + 1);
@@ -77,9 +78,10 @@ public sealed class SubscriptionTests(ChirpCluster cluster)
         var alice = await cluster.NewUserAsync("sse_alice");
         var bob = await cluster.NewUserAsync("sse_bob", "Bob Sse");
         var tweet = await cluster.TweetAsync(alice, "streamed");
+        var before = await TransportWsProtocolTests.SettledAsync(Upstream(cluster.Tweets));
         using var client = cluster.Client(alice.AccessToken);
         using var stream = await SseStream.OpenAsync(client, Subscription);
-        await WaitForUpstreamAsync(1);
+        await WaitForUpstreamAsync(before + 1);
 
         var retweet = await cluster.RetweetAsync(bob, tweet);
 
@@ -125,7 +127,7 @@ public sealed class SubscriptionTests(ChirpCluster cluster)
     public async Task ASubscriptionOverPlainHttpIsRefusedWithoutSubscribing()
     {
         var alice = await cluster.NewUserAsync("http_sub");
-        var before = Upstream(cluster.Tweets).OpenSubscriptions;
+        var before = await TransportWsProtocolTests.SettledAsync(Upstream(cluster.Tweets));
 
         var (status, body) = await cluster.GraphQLAsync(alice.AccessToken, Subscription);
 
@@ -207,6 +209,26 @@ public sealed class SubscriptionTests(ChirpCluster cluster)
     }
 
     [Fact]
+    public async Task ASubgraphThatVanishesWithoutClosingEndsTheSubscriptionWithAnError()
+    {
+        await using var relay = TcpRelay.Start(cluster.Tweets.BaseAddress);
+        await using var gateway = await cluster.StartGatewayAsync(new() { ["Subgraphs:tweets:Url"] = new Uri(relay.BaseAddress, "/graphql").ToString() });
+        var alice = await cluster.NewUserAsync("kill_alice");
+        var before = await TransportWsProtocolTests.SettledAsync(Upstream(cluster.Tweets));
+        await using var socket = await TransportWsSocket.OpenAsync(gateway.BaseAddress, alice.AccessToken);
+        await socket.SubscribeAsync("s", Subscription);
+        await TransportWsProtocolTests.WaitUntilAsync(() => Upstream(cluster.Tweets).OpenSubscriptions == before + 1);
+
+        // As when the subgraph's process is killed: connections reset, no close frame.
+        relay.Sever();
+
+        var error = await socket.ReceiveAsync(Wait);
+        Assert.Equal("error", error!["type"]!.GetValue<string>());
+        Assert.Contains("subscribe again", error["payload"]![0]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        await TransportWsProtocolTests.WaitUntilAsync(() => Upstream(cluster.Tweets).OpenSubscriptions == before);
+    }
+
+    [Fact]
     public async Task ARetweetThroughOneReplicaReachesASubscriberOnAnotherExactlyOnce()
     {
         await using var tweets2 = await cluster.StartTweetsAsync();
@@ -214,11 +236,13 @@ public sealed class SubscriptionTests(ChirpCluster cluster)
         var alice = await cluster.NewUserAsync("two_alice");
         var bob = await cluster.NewUserAsync("two_bob");
         var tweet = await cluster.TweetAsync(alice, "seen everywhere");
+        var before = await TransportWsProtocolTests.SettledAsync(Upstream(cluster.Tweets));
         await using var onReplica2 = await TransportWsSocket.OpenAsync(gateway2.BaseAddress, alice.AccessToken);
         await using var onReplica1 = await TransportWsSocket.OpenAsync(cluster.Gateway.BaseAddress, alice.AccessToken);
         await onReplica2.SubscribeAsync("s", Subscription);
         await onReplica1.SubscribeAsync("s", Subscription);
         await TransportWsProtocolTests.WaitUntilAsync(() => Upstream(tweets2).OpenSubscriptions == 1);
+        await WaitForUpstreamAsync(before + 1);
 
         var retweet = await cluster.RetweetAsync(bob, tweet);
 
@@ -232,8 +256,8 @@ public sealed class SubscriptionTests(ChirpCluster cluster)
 
     private static LiveConnections Upstream(ServiceHost tweets) => tweets.Services.GetRequiredService<LiveConnections>();
 
-    private async Task WaitForUpstreamAsync(int atLeast) =>
-        await TransportWsProtocolTests.WaitUntilAsync(() => Upstream(cluster.Tweets).OpenSubscriptions >= atLeast);
+    private async Task WaitForUpstreamAsync(int count) =>
+        await TransportWsProtocolTests.WaitUntilAsync(() => Upstream(cluster.Tweets).OpenSubscriptions == count);
 
     private static async Task<string> LogInAsync(ServiceHost gateway, string handle)
     {
@@ -275,8 +299,8 @@ internal sealed class SseStream : IDisposable
         var response = await PostAsync(client, query);
         if (response.StatusCode != HttpStatusCode.OK)
         {
-            // Only read the body of a refusal: reading an open stream to its end would wait for the stream to end.
-            Assert.Fail($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            // Read only a refusal: an open stream's body never ends.
+            Assert.Fail($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         }
 
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);

@@ -88,13 +88,19 @@ public sealed class TransportWsProtocolTests(ChirpCluster cluster)
     [InlineData("""{"type":"ping""")]
     [InlineData("not json")]
     [InlineData("""{"type":"\ud800"}""")]
-    public async Task MalformedOrUnknownMessagesClose4400(string message)
+    public async Task MalformedOrUnknownMessagesClose4400AndEndTheSocketsSubscriptions(string message)
     {
-        await using var socket = await TransportWsSocket.OpenAsync(cluster.Gateway.BaseAddress, null);
+        var alice = await cluster.NewUserAsync("ws_bad");
+        var upstream = cluster.Tweets.Services.GetRequiredService<LiveConnections>();
+        var before = await TransportWsProtocolTests.SettledAsync(upstream);
+        await using var socket = await TransportWsSocket.OpenAsync(cluster.Gateway.BaseAddress, alice.AccessToken);
+        await socket.SubscribeAsync("live", RetweetSubscription);
+        await WaitUntilAsync(() => upstream.OpenSubscriptions == before + 1);
 
         await socket.SendTextAsync(message);
 
         Assert.Equal(4400, await socket.WaitForCloseAsync(Wait));
+        await WaitUntilAsync(() => upstream.OpenSubscriptions == before);
     }
 
     [Fact]
@@ -157,7 +163,7 @@ public sealed class TransportWsProtocolTests(ChirpCluster cluster)
     {
         var alice = await cluster.NewUserAsync("ws_dup");
         var upstream = cluster.Tweets.Services.GetRequiredService<LiveConnections>();
-        var before = upstream.OpenSubscriptions;
+        var before = await TransportWsProtocolTests.SettledAsync(upstream);
         await using var socket = await TransportWsSocket.OpenAsync(cluster.Gateway.BaseAddress, alice.AccessToken);
 
         await socket.SubscribeAsync("same", RetweetSubscription);
@@ -215,7 +221,7 @@ public sealed class TransportWsProtocolTests(ChirpCluster cluster)
         await using var gateway = await cluster.StartGatewayAsync(new() { ["GraphQL:Live:MaxOperationsPerConnection"] = "2" });
         var alice = await cluster.NewUserAsync("ws_cap");
         var upstream = cluster.Tweets.Services.GetRequiredService<LiveConnections>();
-        var before = upstream.OpenSubscriptions;
+        var before = await TransportWsProtocolTests.SettledAsync(upstream);
         await using (var socket = await TransportWsSocket.OpenAsync(gateway.BaseAddress, alice.AccessToken))
         {
             await socket.SubscribeAsync("a", RetweetSubscription);
@@ -243,6 +249,28 @@ public sealed class TransportWsProtocolTests(ChirpCluster cluster)
     internal static JsonObject Init(string? accessToken) => accessToken is null
         ? new JsonObject { ["type"] = "connection_init" }
         : new JsonObject { ["type"] = "connection_init", ["payload"] = new JsonObject { ["Authorization"] = "Bearer " + accessToken } };
+
+    /// <summary>
+    /// The count of open subscriptions once it has not changed for 300 ms: sockets of earlier tests close
+    /// asynchronously, and a count taken while they do would shift under the test.
+    /// </summary>
+    internal static async Task<int> SettledAsync(LiveConnections live)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var last = live.OpenSubscriptions;
+        var stableSince = DateTime.UtcNow;
+        while (DateTime.UtcNow - stableSince < TimeSpan.FromMilliseconds(300) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+            if (live.OpenSubscriptions != last)
+            {
+                last = live.OpenSubscriptions;
+                stableSince = DateTime.UtcNow;
+            }
+        }
+
+        return last;
+    }
 
     internal static async Task WaitUntilAsync(Func<bool> condition, int seconds = 10)
     {

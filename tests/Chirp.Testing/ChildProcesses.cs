@@ -64,6 +64,33 @@ internal static class ChildProcesses
     }
 
     /// <summary>
+    /// Closes <paramref name="process"/>'s standard input, which the programs started here take as the signal to stop,
+    /// waits up to <paramref name="grace"/> for it to exit, then kills its whole process tree.
+    /// </summary>
+    public static async Task StopAsync(Process process, TimeSpan grace)
+    {
+        try
+        {
+            process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // The program is gone already.
+        }
+
+        using var cts = new CancellationTokenSource(grace);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>
     /// Prefixes a command with <c>runuser -u <paramref name="user"/> --</c> when running as root, so servers that
     /// refuse root (PostgreSQL) still start in CI, which runs as root.
     /// </summary>
@@ -152,28 +179,7 @@ internal sealed class GuardedScript : IAsyncDisposable
     /// Closes the script's standard input so it stops its servers, and waits up to <paramref name="timeout"/>
     /// for it to exit; kills the whole process tree after that.
     /// </summary>
-    public async Task StopAsync(TimeSpan timeout)
-    {
-        try
-        {
-            _process.StandardInput.Close();
-        }
-        catch (IOException)
-        {
-            // The script is gone already.
-        }
-
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await _process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-    }
+    public Task StopAsync(TimeSpan timeout) => ChildProcesses.StopAsync(_process, timeout);
 
     public async ValueTask DisposeAsync()
     {

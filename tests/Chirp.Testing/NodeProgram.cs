@@ -113,28 +113,7 @@ internal sealed class NodeProgram : IAsyncDisposable
     /// Closes stdin, which asks the program to stop, waits up to <paramref name="grace"/> for it to exit, and then
     /// kills its whole process tree (a browser included).
     /// </summary>
-    public async Task StopAsync(TimeSpan grace)
-    {
-        try
-        {
-            _process.StandardInput.Close();
-        }
-        catch (IOException)
-        {
-            // The program is gone already.
-        }
-
-        using var cts = new CancellationTokenSource(grace);
-        try
-        {
-            await _process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-    }
+    public Task StopAsync(TimeSpan grace) => ChildProcesses.StopAsync(_process, grace);
 
     /// <summary>Stops the program (5 s to exit on its own) and releases the process handle.</summary>
     public async ValueTask DisposeAsync()

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Chirp.Contracts;
 using Chirp.GraphQL.AspNetCore;
 using Chirp.Hosting;
+using Chirp.Testing;
 using Chirp.Tweets.Events;
 using GraphQLParser;
 using Microsoft.AspNetCore.Http;
@@ -70,6 +71,46 @@ public sealed class SubscriptionTests(TweetsServers servers)
         Assert.Null(result.Stream);
         var error = Assert.Single(result.Errors!)!;
         Assert.Equal(ErrorCodes.Unauthenticated, error["extensions"]!["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task OverAWebSocketTheCallerComesFromTheAssertionInConnectionInit()
+    {
+        var alice = TestUser.New("alice");
+        var bob = TestUser.New("bob");
+        var tweet = await servers.CreateTweetAsync(alice, "over the subgraph's socket");
+        await using var socket = await TransportWsSocket.ConnectAsync(servers.Tweets.BaseAddress);
+        await socket.SendAsync(new JsonObject
+        {
+            ["type"] = "connection_init",
+            ["payload"] = new JsonObject { [ChirpHeaders.Identity] = servers.AssertionFor(alice) },
+        });
+        Assert.Equal("connection_ack", (await socket.ReceiveAsync(TimeSpan.FromSeconds(10)))!["type"]!.GetValue<string>());
+        await socket.SubscribeAsync("s", "subscription { tweetRetweeted { retweet { id } retweetedBy { id } } }");
+        var live = servers.Tweets.Services.GetRequiredService<LiveConnections>();
+        for (var i = 0; i < 200 && live.OpenSubscriptions == 0; i++)
+        {
+            await Task.Delay(50);
+        }
+
+        var (retweet, _) = await servers.RetweetAsync(bob, tweet);
+
+        var next = await socket.ReceiveAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(retweet, next!["payload"]!["data"]!["tweetRetweeted"]!["retweet"]!["id"]!.GetValue<string>());
+        Assert.Equal(bob.IdText, next["payload"]!["data"]!["tweetRetweeted"]!["retweetedBy"]!["id"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("not-an-assertion")]
+    [InlineData("e30.AAAA")]
+    public async Task AnAssertionThatDoesNotVerifyCloses4403(string assertion)
+    {
+        await using var socket = await TransportWsSocket.ConnectAsync(servers.Tweets.BaseAddress);
+
+        await socket.SendAsync(new JsonObject { ["type"] = "connection_init", ["payload"] = new JsonObject { [ChirpHeaders.Identity] = assertion } });
+
+        Assert.Null(await socket.ReceiveAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(4403, socket.CloseCode);
     }
 
     private async Task<GraphQLResult> ExecuteAsync(IServiceProvider services, TestUser? user, CancellationToken cancellationToken)

@@ -80,6 +80,10 @@ public static class BearerAuthentication
             options.MapInboundClaims = false;
             options.IncludeErrorDetails = false;
             options.TokenValidationParameters = issuer.ValidationParameters();
+
+            // The same validator as live connections, so HTTP and WebSocket refuse exactly the same tokens.
+            options.TokenHandlers.Clear();
+            options.TokenHandlers.Add(issuer.Handler);
         }
 
         public void Configure(JwtBearerOptions options) => Configure(Options.DefaultName, options);

@@ -17,7 +17,14 @@ public sealed class BearerLiveAuthenticator(TokenIssuer issuer, RevocationState 
     /// <inheritdoc />
     public async ValueTask<LiveAuthentication?> AuthenticateAsync(HttpContext context, JsonObject? initPayload, CancellationToken cancellationToken)
     {
-        var value = initPayload?.FirstOrDefault(p => string.Equals(p.Key, "Authorization", StringComparison.OrdinalIgnoreCase)).Value;
+        var values = initPayload?.Where(p => string.Equals(p.Key, "Authorization", StringComparison.OrdinalIgnoreCase)).Select(p => p.Value).ToList() ?? [];
+        if (values.Count > 1)
+        {
+            // Like two Authorization header fields (RFC 6750 section 3.1): refused rather than one of them picked.
+            return null;
+        }
+
+        var value = values.FirstOrDefault();
         if (value is null)
         {
             return new LiveAuthentication(context.User, ExpiryOf(context.User));

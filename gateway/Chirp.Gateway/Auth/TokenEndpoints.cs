@@ -1,9 +1,11 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Chirp.GraphQL.AspNetCore;
 using Microsoft.AspNetCore.Http.Features;
 using Chirp.Contracts;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 using StackExchange.Redis;
 
 namespace Chirp.Gateway.Auth;
@@ -17,11 +19,18 @@ public static class TokenEndpoints
     /// <summary>Maps the token service's routes.</summary>
     public static IEndpointRouteBuilder MapTokenEndpoints(this IEndpointRouteBuilder endpoints)
     {
+        // No Accepts metadata here: routing would answer other content types with a 415 problem document, where
+        // RFC 6749 section 5.2 wants a 400 invalid_request error body. The request body is described for OpenAPI only.
         endpoints.MapPost("/auth/token", IssueAsync)
-            .Accepts<Dictionary<string, string>>("application/x-www-form-urlencoded", "application/json")
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                operation.RequestBody = ParametersBody();
+                return Task.CompletedTask;
+            })
             .Produces<TokenResponse>()
             .Produces<OAuthError>(StatusCodes.Status400BadRequest)
             .Produces<OAuthError>(StatusCodes.Status503ServiceUnavailable)
+            .Produces<OAuthError>(StatusCodes.Status429TooManyRequests)
             .WithTags("auth")
             .WithSummary("Issue an access token (password or refresh_token grant)");
 
@@ -70,8 +79,12 @@ public static class TokenEndpoints
     /// <summary>An error response (RFC 6749 section 5.2).</summary>
     public sealed record OAuthError(string error, string error_description);
 
+    /// <summary>The <c>error</c> of a 429 answer to a throttled log-in (not an RFC 6749 code; named in README.md).</summary>
+    public const string TooManyAttempts = "too_many_attempts";
+
     private static async Task<IResult> IssueAsync(
-        HttpContext context, TokenIssuer issuer, RefreshTokenStore refreshTokens, CredentialsClient credentials, RevocationFeed revocations, ILoggerFactory loggers)
+        HttpContext context, TokenIssuer issuer, RefreshTokenStore refreshTokens, CredentialsClient credentials, LoginThrottle throttle,
+        RevocationFeed revocations, ILoggerFactory loggers)
     {
         context.Response.Headers.CacheControl = "no-store";
         var form = await ReadParametersAsync(context.Request);
@@ -100,14 +113,24 @@ public static class TokenEndpoints
                             return Error("invalid_scope", $"Known scopes: {string.Join(' ', ChirpScopes.Default)}.");
                         }
 
+                        var handle = username.Trim().ToLowerInvariant();
+                        var address = throttle.ClientAddress(context.Request);
+                        if (throttle.RetryAfter(handle, address) is { } wait)
+                        {
+                            context.Response.Headers.RetryAfter = ((long)wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+                            return Results.Json(new OAuthError(TooManyAttempts, "Too many failed log-ins; try again after the Retry-After seconds."),
+                                statusCode: StatusCodes.Status429TooManyRequests);
+                        }
+
                         if (!await revocations.IsRedisConnectedAsync(context.RequestAborted))
                         {
                             return Unavailable(context);
                         }
 
-                        var user = await credentials.VerifyAsync(username.Trim().ToLowerInvariant(), password, context.RequestAborted);
+                        var user = await credentials.VerifyAsync(handle, password, context.RequestAborted);
                         if (user is not { } u)
                         {
+                            throttle.RecordFailure(handle, address);
                             return Error("invalid_grant", "The handle or password is wrong.");
                         }
 
@@ -290,6 +313,25 @@ public static class TokenEndpoints
     private static IResult Error(string code, string description) =>
         Results.Json(new OAuthError(code, description), statusCode: StatusCodes.Status400BadRequest);
 
+    /// <summary>The OpenAPI request body of the token endpoint: its parameters as a form or as a JSON object of strings.</summary>
+    private static OpenApiRequestBody ParametersBody()
+    {
+        OpenApiMediaType Parameters() => new()
+        {
+            Schema = new OpenApiSchema { Type = JsonSchemaType.Object, AdditionalProperties = new OpenApiSchema { Type = JsonSchemaType.String } },
+        };
+
+        return new OpenApiRequestBody
+        {
+            Required = true,
+            Content = new Dictionary<string, OpenApiMediaType>
+            {
+                ["application/x-www-form-urlencoded"] = Parameters(),
+                ["application/json"] = Parameters(),
+            },
+        };
+    }
+
     /// <summary>The requested scopes if all are known (none requested: all defaults); null if any is unknown.</summary>
     private static string? GrantedScope(string? requested)
     {
@@ -315,6 +357,13 @@ public static class TokenEndpoints
             try
             {
                 var form = await request.ReadFormAsync(new FormOptions { ValueLengthLimit = MaxBodyBytes, KeyLengthLimit = 256, ValueCountLimit = 32 });
+
+                // RFC 6749 section 3.2: a parameter sent twice makes the request malformed, not a choice between values.
+                if (form.Any(f => f.Value.Count > 1))
+                {
+                    return null;
+                }
+
                 return form.ToDictionary(f => f.Key, f => f.Value.ToString(), StringComparer.Ordinal);
             }
             catch (Exception e) when (e is InvalidDataException or BadHttpRequestException or IOException)

@@ -19,7 +19,10 @@ public sealed class TokenIssuer(SigningKeys keys, IOptions<TokenOptions> options
     /// <summary>The JWT claim holding <c>{userId, handle, displayName}</c>.</summary>
     public const string ContextClaim = "context";
 
-    private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
+    private readonly StrictTokenHandler _handler = new(time) { SetDefaultTimesOnTokenCreation = false };
+
+    /// <summary>The validator that both the HTTP bearer scheme and live connections use (<see cref="StrictTokenHandler"/>).</summary>
+    public StrictTokenHandler Handler => _handler;
 
     /// <summary>A signed access token and its lifetime in seconds.</summary>
     /// <param name="subject">Who the token is for.</param>
@@ -55,7 +58,7 @@ public sealed class TokenIssuer(SigningKeys keys, IOptions<TokenOptions> options
     }
 
     /// <summary>
-    /// Validation rules shared by HTTP and WebSocket: ES256 only, exact kid match (no trying every key), issuer,
+    /// Validation rules shared by HTTP and WebSocket (through <see cref="Handler"/>): ES256 only, exact kid match (no trying every key), issuer,
     /// audience, lifetime with the configured skew (30 s at most), signed tokens only.
     /// </summary>
     public TokenValidationParameters ValidationParameters()

@@ -14,8 +14,22 @@ public sealed class TokenOptions
     [Required]
     public string KeyDirectory { get; set; } = "";
 
-    /// <summary>The kid that signs new tokens; null picks the last kid in ordinal order (newest by naming convention).</summary>
+    /// <summary>
+    /// The kid that signs new tokens once it is active; null picks the last active kid in ordinal order (newest by
+    /// naming convention, e.g. <c>2026-12-02</c>).
+    /// </summary>
     public string? SigningKeyId { get; set; }
+
+    /// <summary>
+    /// How long a key added while the gateway runs only verifies before it may sign (default 5 minutes): longer than
+    /// the time every replica takes to see a changed key folder (Secret propagation plus <see cref="KeyPollInterval"/>).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan KeyActivationDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often the key folder is read again besides watching it (default 30 s).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan KeyPollInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The <c>iss</c> claim and RFC 8414 issuer.</summary>
     [Required]

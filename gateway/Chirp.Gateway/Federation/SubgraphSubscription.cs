@@ -19,6 +19,9 @@ public sealed class SubgraphSubscription : IAsyncDisposable
     private const string OperationId = "1";
     private static readonly TimeSpan AckTimeout = TimeSpan.FromSeconds(10);
 
+    // One handler for every upstream socket: without it each ClientWebSocket builds its own, a cost per subscription.
+    private static readonly HttpMessageInvoker Connector = new(new SocketsHttpHandler { ConnectTimeout = AckTimeout });
+
     private readonly ClientWebSocket _socket;
     private readonly string _subgraph;
     private bool _completed;
@@ -43,7 +46,7 @@ public sealed class SubgraphSubscription : IAsyncDisposable
             var builder = new UriBuilder(url) { Scheme = url.Scheme == Uri.UriSchemeHttps ? "wss" : "ws" };
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(AckTimeout);
-            await socket.ConnectAsync(builder.Uri, timeout.Token);
+            await socket.ConnectAsync(builder.Uri, Connector, timeout.Token);
             await subscription.SendAsync(w =>
             {
                 w.WriteString("type", "connection_init");
