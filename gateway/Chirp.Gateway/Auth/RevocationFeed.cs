@@ -14,9 +14,9 @@ namespace Chirp.Gateway.Auth;
 /// <c>chirp:revoked:nbf</c> with <c>"{userId} {notBefore}"</c> as member; the score is the Unix second after which
 /// the entry can go) and published on <c>chirp:revocations</c> (JSON <see cref="Revocation"/>). Every replica applies
 /// what it receives, and reloads the sorted sets at start and after every reconnect, since pub/sub drops messages
-/// while a subscriber is away. A reload only adds: entries that Redis lost (a restart without persistence) stay in memory
-/// until they expire, and are written back to Redis. Applying a revocation also ends this replica's live connections of the affected tokens, and a
-/// sweep each second ends any that registered while the revocation was being applied.
+/// while a subscriber is away. A reload only adds: entries that Redis lost (a restart without persistence) stay in
+/// memory until they expire, and are written back to Redis. Applying a revocation also ends this replica's live
+/// connections of the affected tokens, and a sweep each second ends any that registered while it was being applied.
 /// </summary>
 public sealed class RevocationFeed(
     RedisConnection redis,
