@@ -69,12 +69,12 @@ public static class GraphQLSse
         // StartAsync only queues the headers; a client waiting for them before the first event must get them now.
         await context.Response.Body.FlushAsync(context.RequestAborted);
 
-        var connection = new SseConnection(context.User, context.RequestAborted);
+        using var connection = new SseConnection(context.User, context.RequestAborted);
         using var registration = registry.Add(connection);
         using var expiry = expiresAt is { } at ? new Timer(_ => connection.Close(LiveCloseReason.CredentialEnded), null, Clamp(at - DateTimeOffset.UtcNow), Timeout.InfiniteTimeSpan) : null;
         var body = context.Response.Body;
         var token = connection.Ended;
-        var writeLock = new SemaphoreSlim(1, 1);
+        using var writeLock = new SemaphoreSlim(1, 1);
         using var keepAlive = new Timer(_ => _ = WriteLockedAsync(KeepAlive), null, options.SseKeepAliveInterval, options.SseKeepAliveInterval);
 
         try
@@ -130,8 +130,9 @@ public static class GraphQLSse
             {
                 await writeLock.WaitAsync(cancellationToken);
             }
-            catch (OperationCanceledException)
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
             {
+                // Cancelled, or a keep-alive that fired as the stream was ending.
                 return;
             }
 
@@ -168,7 +169,7 @@ public static class GraphQLSse
     private static TimeSpan Clamp(TimeSpan wait) =>
         wait < TimeSpan.Zero ? TimeSpan.Zero : wait > TimeSpan.FromDays(1) ? TimeSpan.FromDays(1) : wait;
 
-    private sealed class SseConnection(ClaimsPrincipal user, CancellationToken requestAborted) : ILiveConnection
+    private sealed class SseConnection(ClaimsPrincipal user, CancellationToken requestAborted) : ILiveConnection, IDisposable
     {
         private readonly CancellationTokenSource _ended = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
         private int _reason = -1;
@@ -183,8 +184,17 @@ public static class GraphQLSse
         {
             if (Interlocked.CompareExchange(ref _reason, (int)reason, -1) == -1)
             {
-                _ended.Cancel();
+                try
+                {
+                    _ended.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The stream already ended.
+                }
             }
         }
+
+        public void Dispose() => _ended.Dispose();
     }
 }

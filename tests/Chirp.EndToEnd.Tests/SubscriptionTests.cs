@@ -93,6 +93,23 @@ public sealed class SubscriptionTests(ChirpCluster cluster)
     }
 
     [Fact]
+    public async Task AnIdleEventStreamCarriesKeepAliveCommentsAndEndsWhenTheClientLeaves()
+    {
+        await using var gateway = await cluster.StartGatewayAsync(new() { ["GraphQL:Live:SseKeepAliveInterval"] = "00:00:00.200" });
+        var alice = await cluster.NewUserAsync("sse_idle");
+        var live = gateway.Services.GetRequiredService<LiveConnections>();
+        using var client = gateway.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", alice.AccessToken);
+        var stream = await SseStream.OpenAsync(client, Subscription);
+
+        Assert.Equal(":", await stream.ReadLineAsync(Wait));
+        Assert.Equal(1, live.Count);
+
+        stream.Dispose();
+        await TransportWsProtocolTests.WaitUntilAsync(() => live.Count == 0);
+    }
+
+    [Fact]
     public async Task ServerSentEventsAnswerAQueryWithOneNextThenComplete()
     {
         var alice = await cluster.NewUserAsync("sse_query");
@@ -305,6 +322,13 @@ internal sealed class SseStream : IDisposable
 
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         return new SseStream(response, new StreamReader(await response.Content.ReadAsStreamAsync()));
+    }
+
+    /// <summary>The next raw line of the stream.</summary>
+    public async Task<string?> ReadLineAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        return await _reader.ReadLineAsync(cts.Token);
     }
 
     /// <summary>The next event's name and data, skipping keep-alive comments.</summary>
