@@ -25,6 +25,12 @@ public sealed class GraphQLLiveOptions
     /// <summary>Most operations running at once on one socket; a <c>subscribe</c> over it gets an <c>error</c> for that operation.</summary>
     public int MaxOperationsPerConnection { get; set; } = 100;
 
+    /// <summary>
+    /// Most subscriptions one user (the <c>sub</c> claim) may run at once on this process, over all their connections;
+    /// one more gets a RATE_LIMITED error. Bounds the work one caller can fan out per event.
+    /// </summary>
+    public int MaxSubscriptionsPerUser { get; set; } = 100;
+
     /// <summary>How often an idle SSE stream sends a comment line, so proxies and clients keep it open.</summary>
     public TimeSpan SseKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(12);
 }
@@ -66,7 +72,9 @@ public static class GraphQLSse
         context.Response.Headers["X-Accel-Buffering"] = "no";
         await context.Response.StartAsync(context.RequestAborted);
 
-        // StartAsync only queues the headers; a client waiting for them before the first event must get them now.
+        // StartAsync only queues the headers; a client (and any proxy between) must see the stream open before the
+        // first event, so a comment goes out at once.
+        await context.Response.Body.WriteAsync(KeepAlive, context.RequestAborted);
         await context.Response.Body.FlushAsync(context.RequestAborted);
 
         using var connection = new SseConnection(context.User, context.RequestAborted);
@@ -85,7 +93,15 @@ public static class GraphQLSse
             }
             else
             {
-                using var counted = registry.TrackSubscription();
+                using var counted = registry.TrackSubscription(context.User, options.MaxSubscriptionsPerUser);
+                if (counted is null)
+                {
+                    await WriteNextAsync(GraphQLResult.RequestError(GraphQLRequestFailure.None,
+                        $"At most {options.MaxSubscriptionsPerUser} subscriptions may run at once for one user; complete one first.", ErrorCodes.RateLimited));
+                    await WriteLockedAsync(CompleteEvent);
+                    return;
+                }
+
                 await foreach (var item in result.Stream.WithCancellation(token))
                 {
                     await WriteNextAsync(item);

@@ -17,7 +17,7 @@ public static class GraphQLTransports
     public static IServiceCollection AddGraphQLTransports(this IServiceCollection services)
     {
         services.AddOptions<GraphQLLiveOptions>().BindConfiguration(GraphQLLiveOptions.SectionName)
-            .Validate(o => o.MaxMessageBytes > 0 && o.MaxOperationsPerConnection > 0 && o.ConnectionInitTimeout > TimeSpan.Zero && o.SseKeepAliveInterval > TimeSpan.Zero,
+            .Validate(o => o.MaxMessageBytes > 0 && o.MaxOperationsPerConnection > 0 && o.MaxSubscriptionsPerUser > 0 && o.ConnectionInitTimeout > TimeSpan.Zero && o.SseKeepAliveInterval > TimeSpan.Zero,
                 "GraphQL:Live limits must be positive.")
             .ValidateOnStart();
         services.TryAddSingleton<LiveConnections>();

@@ -137,7 +137,7 @@ public static class GraphQLWebSocket
             _closing.Cancel();
             foreach (var operation in _operations.Values)
             {
-                operation.Cancel();
+                CancelQuietly(operation);
             }
 
             _registration?.Dispose();
@@ -276,7 +276,7 @@ public static class GraphQLWebSocket
                     {
                         if (_operations.TryRemove(id, out var operation))
                         {
-                            operation.Cancel();
+                            CancelQuietly(operation);
                         }
 
                         return true;
@@ -400,7 +400,14 @@ public static class GraphQLWebSocket
                 }
                 else
                 {
-                    using var counted = _registry.TrackSubscription();
+                    using var counted = _registry.TrackSubscription(User, _options.MaxSubscriptionsPerUser);
+                    if (counted is null)
+                    {
+                        await SendErrorAsync(id, [GraphQLErrors.Create(
+                            $"At most {_options.MaxSubscriptionsPerUser} subscriptions may run at once for one user; complete one first.", ErrorCodes.RateLimited)]);
+                        return;
+                    }
+
                     await foreach (var item in result.Stream.WithCancellation(token))
                     {
                         await SendNextAsync(id, item, token);
@@ -498,7 +505,7 @@ public static class GraphQLWebSocket
 
             foreach (var operation in _operations.Values)
             {
-                operation.Cancel();
+                CancelQuietly(operation);
             }
 
             _closeTask = CloseCoreAsync(code, reason);
@@ -525,7 +532,19 @@ public static class GraphQLWebSocket
 
             // Give the client a moment to answer the close frame, then stop reading.
             await Task.Delay(TimeSpan.FromSeconds(2), _closing.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            _closing.Cancel();
+            CancelQuietly(_closing);
+        }
+
+        // An operation's source is disposed by its own task when it ends, which may race with a cancel from here.
+        private static void CancelQuietly(CancellationTokenSource source)
+        {
+            try
+            {
+                source.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
         }
 
         private static bool PayloadIsObjectOrAbsent(JsonObject message) =>

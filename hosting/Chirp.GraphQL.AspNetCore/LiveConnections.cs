@@ -55,6 +55,7 @@ public interface ILiveConnection
 public sealed class LiveConnections : IHostedService
 {
     private readonly ConcurrentDictionary<ILiveConnection, byte> _open = new();
+    private readonly ConcurrentDictionary<string, int> _perUser = new(StringComparer.Ordinal);
     private readonly IHostApplicationLifetime _lifetime;
     private CancellationTokenRegistration _stopping;
     private int _subscriptions;
@@ -80,11 +81,34 @@ public sealed class LiveConnections : IHostedService
         return new Removal(this, connection);
     }
 
-    /// <summary>Counts a running subscription until the result is disposed.</summary>
-    public IDisposable TrackSubscription()
+    /// <summary>
+    /// Counts a running subscription of <paramref name="user"/> until the result is disposed; null, and nothing counted,
+    /// when that user already runs <paramref name="maxPerUser"/>. Anonymous callers are counted but not capped here.
+    /// </summary>
+    public IDisposable? TrackSubscription(ClaimsPrincipal user, int maxPerUser)
     {
+        var subject = user.Identity?.IsAuthenticated == true ? user.FindFirst("sub")?.Value : null;
+        if (subject is not null)
+        {
+            var count = _perUser.AddOrUpdate(subject, 1, (_, n) => n + 1);
+            if (count > maxPerUser)
+            {
+                Release(subject);
+                return null;
+            }
+        }
+
         Interlocked.Increment(ref _subscriptions);
-        return new SubscriptionCount(this);
+        return new SubscriptionCount(this, subject);
+    }
+
+    private void Release(string subject)
+    {
+        // Entries at zero are removed so the table holds only users with running subscriptions.
+        if (_perUser.AddOrUpdate(subject, 0, (_, n) => n - 1) <= 0)
+        {
+            _perUser.TryRemove(new KeyValuePair<string, int>(subject, 0));
+        }
     }
 
     /// <summary>Ends every open connection whose caller matches <paramref name="predicate"/>; returns how many.</summary>
@@ -123,7 +147,7 @@ public sealed class LiveConnections : IHostedService
         public void Dispose() => owner._open.TryRemove(connection, out _);
     }
 
-    private sealed class SubscriptionCount(LiveConnections owner) : IDisposable
+    private sealed class SubscriptionCount(LiveConnections owner, string? subject) : IDisposable
     {
         private int _disposed;
 
@@ -132,6 +156,10 @@ public sealed class LiveConnections : IHostedService
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
                 Interlocked.Decrement(ref owner._subscriptions);
+                if (subject is not null)
+                {
+                    owner.Release(subject);
+                }
             }
         }
     }

@@ -243,6 +243,31 @@ public sealed class TransportWsProtocolTests(ChirpCluster cluster)
         await WaitUntilAsync(() => upstream.OpenSubscriptions == before);
     }
 
+    [Fact]
+    public async Task OneUsersSubscriptionsOverTheirCapAcrossSocketsGetAnErrorAndOpenNothingUpstream()
+    {
+        await using var gateway = await cluster.StartGatewayAsync(new() { ["GraphQL:Live:MaxSubscriptionsPerUser"] = "2" });
+        var alice = await cluster.NewUserAsync("ws_user_cap");
+        var bob = await cluster.NewUserAsync("ws_user_cap_b");
+        var upstream = cluster.Tweets.Services.GetRequiredService<LiveConnections>();
+        var before = await SettledAsync(upstream);
+        await using var first = await TransportWsSocket.OpenAsync(gateway.BaseAddress, alice.AccessToken);
+        await using var second = await TransportWsSocket.OpenAsync(gateway.BaseAddress, alice.AccessToken);
+        await first.SubscribeAsync("a", RetweetSubscription);
+        await second.SubscribeAsync("b", RetweetSubscription);
+        await WaitUntilAsync(() => upstream.OpenSubscriptions == before + 2);
+
+        await second.SubscribeAsync("c", RetweetSubscription);
+        var error = await second.ReceiveAsync(Wait);
+        Assert.Equal("error", error!["type"]!.GetValue<string>());
+        Assert.Equal("RATE_LIMITED", error["payload"]![0]!["extensions"]!["code"]!.GetValue<string>());
+
+        // Another user is not affected.
+        await using var other = await TransportWsSocket.OpenAsync(gateway.BaseAddress, bob.AccessToken);
+        await other.SubscribeAsync("x", RetweetSubscription);
+        await WaitUntilAsync(() => upstream.OpenSubscriptions == before + 3);
+    }
+
     internal const string RetweetSubscription =
         "subscription { tweetRetweeted { eventId retweet { id } originalTweet { id text } retweetedBy { id handle displayName } } }";
 
