@@ -541,8 +541,7 @@ async function main() {
     byRetweet.get(id).push(e);
   }
 
-  const part = (warmup) => {
-    const list = retweets.filter((r) => r.warmup === warmup);
+  const part = (list) => {
     const ok = list.filter((r) => r.created);
     const latencies = [];
     const fromRequest = [];
@@ -603,8 +602,20 @@ async function main() {
   for (const t of published.values()) count(t, 'published');
   for (const e of events) count(e.t, 'received');
 
-  const measured = part(false);
-  const warmup = part(true);
+  const measured = part(retweets.filter((r) => !r.warmup));
+  const warmup = part(retweets.filter((r) => r.warmup));
+  // The measured window in 10-second slices (by schedule): a trend shows a backlog building up or draining.
+  measured.slices = [];
+  for (let from = warmupSeconds; from < warmupSeconds + seconds; from += 10) {
+    const to = Math.min(from + 10, warmupSeconds + seconds);
+    const slice = part(retweets.filter((r) => !r.warmup && r.scheduledAt >= scheduleStart + from * 1000 && r.scheduledAt < scheduleStart + to * 1000));
+    measured.slices.push({ fromSecond: from, toSecond: to, latencyMs: slice.latencyMs, responseToPublishMs: slice.responseToPublishMs });
+  }
+  // Every retweet: [k, sent, responded, published, first next] in ms from the first scheduled retweet (null: never).
+  const rel = (t) => (t === undefined || t === null ? null : Math.round((t - scheduleStart) * 10) / 10);
+  const perRetweet = retweets.map((r) => [
+    r.k, rel(r.sentAt), rel(r.respondedAt), rel(published.get(r.retweetId)), rel(byRetweet.get(r.retweetId)?.[0]?.t),
+  ]);
   const eventIds = events.map((e) => e.payload?.data?.tweetRetweeted?.eventId).filter(Boolean);
   const duplicateEventIds = eventIds.length - new Set(eventIds).size;
 
@@ -658,6 +669,7 @@ async function main() {
     memory,
     goals,
     timeline,
+    perRetweet,
     memorySamplesKiB: samples.map((s) => ({ t: Math.round(s.t), gateway: s.gateway, tweets: s.tweets })),
   };
   if (opts.out) {
@@ -677,6 +689,7 @@ async function main() {
   say(`  latency response->next  p50 ${ms(m.latencyMs.p50)}  p90 ${ms(m.latencyMs.p90)}  p99 ${ms(m.latencyMs.p99)}  max ${ms(m.latencyMs.max)}` +
       `  (min ${ms(m.latencyMs.min)}, ${m.eventBeforeResponse} events before their response)`);
   say(`  latency request->next   p50 ${ms(m.requestToEventMs.p50)}  p99 ${ms(m.requestToEventMs.p99)}  max ${ms(m.requestToEventMs.max)}`);
+  say(`  by 10 s of window      ${m.slices.map((x) => `${x.fromSecond}-${x.toSecond} s: p50 ${ms(x.latencyMs.p50)} p99 ${ms(x.latencyMs.p99)}`).join('; ')}`);
   if (m.responseToPublishMs.count) {
     say(`  split at Redis PUBLISH  response->published p50 ${ms(m.responseToPublishMs.p50)} p99 ${ms(m.responseToPublishMs.p99)}; ` +
         `published->next p50 ${ms(m.publishToEventMs.p50)} p99 ${ms(m.publishToEventMs.p99)} max ${ms(m.publishToEventMs.max)}`);
