@@ -203,10 +203,10 @@ public sealed class ChirpCluster : IAsyncLifetime
         return body["data"]!["signUp"]!["user"]!["id"]!.GetValue<string>();
     }
 
-    /// <summary>Logs in with the password grant and returns the access token.</summary>
-    public async Task<string> LogInAsync(string handle, string password = "correct horse battery")
+    /// <summary>Logs in with the password grant (at <paramref name="gateway"/>, by default the cluster's) and returns the access token.</summary>
+    public async Task<string> LogInAsync(string handle, string password = "correct horse battery", ServiceHost? gateway = null)
     {
-        using var client = Client();
+        using var client = (gateway ?? Gateway).CreateClient();
         using var response = await client.PostAsync("/auth/token", new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["grant_type"] = "password",

@@ -29,16 +29,16 @@ public sealed class KeyRotationTests(ChirpCluster cluster)
             });
             var alice = await cluster.NewUserAsync("rot_alice");
             using var client = gateway.CreateClient();
-            var oldToken = await LogInAsync(client, alice.Handle);
+            var oldToken = await cluster.LogInAsync(alice.Handle, gateway: gateway);
             Assert.Equal("2026-01-old", new JsonWebToken(oldToken).Kid);
 
             WriteKey(folder, "2026-02-new");
             await WaitForAsync(async () => (await KidsAsync(client)).Contains("2026-02-new"));
 
             // Published, not yet signing: a replica that has not seen it yet would refuse what it signs.
-            Assert.Equal("2026-01-old", new JsonWebToken(await LogInAsync(client, alice.Handle)).Kid);
+            Assert.Equal("2026-01-old", new JsonWebToken(await cluster.LogInAsync(alice.Handle, gateway: gateway)).Kid);
             string newToken = "";
-            await WaitForAsync(async () => new JsonWebToken(newToken = await LogInAsync(client, alice.Handle)).Kid == "2026-02-new", seconds: 15);
+            await WaitForAsync(async () => new JsonWebToken(newToken = await cluster.LogInAsync(alice.Handle, gateway: gateway)).Kid == "2026-02-new", seconds: 15);
             Assert.Equal(HttpStatusCode.OK, await MeAsync(client, oldToken));
             Assert.Equal(HttpStatusCode.OK, await MeAsync(client, newToken));
 
@@ -68,7 +68,7 @@ public sealed class KeyRotationTests(ChirpCluster cluster)
             });
             var alice = await cluster.NewUserAsync("rot_half");
             using var client = gateway.CreateClient();
-            var token = await LogInAsync(client, alice.Handle);
+            var token = await cluster.LogInAsync(alice.Handle, gateway: gateway);
 
             await File.WriteAllTextAsync(Path.Combine(folder, "2026-02-broken.pem"), "-----BEGIN PRIVATE KEY-----\nMIG");
             await Task.Delay(TimeSpan.FromSeconds(1.5));
@@ -96,19 +96,6 @@ public sealed class KeyRotationTests(ChirpCluster cluster)
     {
         var jwks = await client.GetFromJsonAsync<JsonObject>("/.well-known/jwks.json");
         return [.. jwks!["keys"]!.AsArray().Select(k => k!["kid"]!.GetValue<string>())];
-    }
-
-    private static async Task<string> LogInAsync(HttpClient client, string handle)
-    {
-        using var response = await client.PostAsync("/auth/token", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["grant_type"] = "password",
-            ["username"] = handle,
-            ["password"] = "correct horse battery",
-        }));
-        var body = await response.Content.ReadFromJsonAsync<JsonObject>();
-        Assert.True(response.StatusCode == HttpStatusCode.OK, body?.ToJsonString());
-        return body!["access_token"]!.GetValue<string>();
     }
 
     private static async Task<HttpStatusCode> MeAsync(HttpClient client, string token)

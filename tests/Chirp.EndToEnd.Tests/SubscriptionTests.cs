@@ -162,7 +162,7 @@ public sealed class SubscriptionTests(ChirpCluster cluster)
             ["Tokens:ClockSkew"] = "00:00:01",
         });
         var alice = await cluster.NewUserAsync("exp_alice");
-        var shortLived = await LogInAsync(gateway, alice.Handle);
+        var shortLived = await cluster.LogInAsync(alice.Handle, gateway: gateway);
         await using var socket = await TransportWsSocket.OpenAsync(gateway.BaseAddress, shortLived);
         await socket.SubscribeAsync("s", Subscription);
         using var client = gateway.CreateClient();
@@ -275,19 +275,6 @@ public sealed class SubscriptionTests(ChirpCluster cluster)
 
     private async Task WaitForUpstreamAsync(int count) =>
         await TransportWsProtocolTests.WaitUntilAsync(() => Upstream(cluster.Tweets).OpenSubscriptions == count);
-
-    private static async Task<string> LogInAsync(ServiceHost gateway, string handle)
-    {
-        using var client = gateway.CreateClient();
-        using var response = await client.PostAsync("/auth/token", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["grant_type"] = "password",
-            ["username"] = handle,
-            ["password"] = "correct horse battery",
-        }));
-        var body = await response.Content.ReadFromJsonAsync<JsonObject>();
-        return body!["access_token"]!.GetValue<string>();
-    }
 }
 
 /// <summary>A GraphQL-over-SSE response read event by event (graphql-sse, distinct connections mode).</summary>
