@@ -14,7 +14,7 @@ namespace Chirp.EmailWorker;
 
 /// <summary>
 /// The email worker: a web app that serves the <c>notifications</c> subgraph and health probes, and runs
-/// <see cref="RetweetMailConsumer"/> in the background (DESIGN.md sections 1, 3 and 5).
+/// <see cref="RetweetMailConsumer"/> in the background (docs/architecture.md sections 1, 3 and 5).
 /// </summary>
 public static class EmailWorkerService
 {

@@ -31,7 +31,7 @@ public static class GatewayService
         return builder;
     }
 
-    /// <summary>Maps every route of DESIGN.md section 6.</summary>
+    /// <summary>Maps every route of docs/architecture.md section 6.</summary>
     public static WebApplication MapGateway(this WebApplication app)
     {
         // Malformed or oversized requests that ASP.NET itself refuses keep their 4xx instead of becoming a 500.

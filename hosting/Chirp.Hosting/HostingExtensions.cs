@@ -45,7 +45,7 @@ public static class HostingExtensions
 
     /// <summary>
     /// Reads the gateway's <see cref="ChirpHeaders.Identity"/> assertion into <c>HttpContext.User</c>; an
-    /// assertion that does not verify is answered with 401 before any endpoint runs (DESIGN.md section 2).
+    /// assertion that does not verify is answered with 401 before any endpoint runs (docs/architecture.md section 2).
     /// Fails fast at start when <see cref="IdentityAssertionOptions"/> has no keys.
     /// </summary>
     public static IHostApplicationBuilder AddChirpIdentityAssertions(this IHostApplicationBuilder builder)

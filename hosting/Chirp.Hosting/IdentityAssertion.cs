@@ -24,14 +24,14 @@ public sealed class IdentityAssertionOptions
     /// <summary>The key id that signs; only needed where assertions are issued (the gateway).</summary>
     public string? SigningKeyId { get; init; }
 
-    /// <summary>Lifetime of an issued assertion in seconds; DESIGN.md caps it at 60.</summary>
+    /// <summary>Lifetime of an issued assertion in seconds; docs/architecture.md caps it at 60.</summary>
     [Range(1, 60)]
     public int LifetimeSeconds { get; init; } = 60;
 }
 
 /// <summary>
 /// Signs and verifies identity assertions: <c>base64url(payload JSON) "." base64url(HMAC-SHA256(first part))</c>
-/// under the key named by the payload's <c>kid</c> (DESIGN.md section 2).
+/// under the key named by the payload's <c>kid</c> (docs/architecture.md section 2).
 /// </summary>
 public sealed class IdentityAssertionCodec
 {

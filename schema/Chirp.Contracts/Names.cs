@@ -17,7 +17,7 @@ public static class ChirpHeaders
     public const string CredentialsChanged = "Chirp-Credentials-Changed";
 }
 
-/// <summary>Redis stream, channel and consumer group names of the retweet pipeline (DESIGN.md section 5).</summary>
+/// <summary>Redis stream, channel and consumer group names of the retweet pipeline (docs/architecture.md section 5).</summary>
 public static class TweetRetweetedStream
 {
     /// <summary>The Redis stream that carries <see cref="TweetRetweeted"/> events.</summary>
@@ -48,7 +48,7 @@ public static class TweetRetweetedStream
     public const string Version = "1";
 }
 
-/// <summary>The scopes an access token may carry (DESIGN.md section 3).</summary>
+/// <summary>The scopes an access token may carry (docs/architecture.md section 3).</summary>
 public static class ChirpScopes
 {
     public const string TweetsWrite = "tweets:write";
@@ -61,7 +61,7 @@ public static class ChirpScopes
     public static readonly IReadOnlyList<string> Default = [TweetsWrite, EmailManage];
 }
 
-/// <summary>The <c>extensions.code</c> values of GraphQL errors (DESIGN.md section 3).</summary>
+/// <summary>The <c>extensions.code</c> values of GraphQL errors (docs/architecture.md section 3).</summary>
 public static class ErrorCodes
 {
     public const string Unauthenticated = "UNAUTHENTICATED";

@@ -31,7 +31,7 @@ public sealed record TweetRetweeted(
     string? Traceparent);
 
 /// <summary>
-/// The payload of a <see cref="ChirpHeaders.Identity"/> assertion (DESIGN.md section 2).
+/// The payload of a <see cref="ChirpHeaders.Identity"/> assertion (docs/architecture.md section 2).
 /// <c>iat</c> and <c>exp</c> are Unix seconds; <c>kid</c> names the internal HMAC key that signed it.
 /// </summary>
 public sealed record IdentityAssertionPayload(

@@ -27,7 +27,7 @@ public sealed class TweetsConnectionStrings
 
 /// <summary>
 /// The tweets subgraph: tweets and retweets (PostgreSQL), the <c>TweetRetweeted</c> outbox and its relay to Redis,
-/// and the <c>tweetRetweeted</c> subscription (DESIGN.md sections 1, 3 and 5).
+/// and the <c>tweetRetweeted</c> subscription (docs/architecture.md sections 1, 3 and 5).
 /// </summary>
 public static class TweetsSubgraph
 {

@@ -19,7 +19,7 @@ public sealed record CredentialsResponse(string Id, string Handle, string Displa
 public sealed partial class UsersJsonContext : JsonSerializerContext;
 
 /// <summary>
-/// <c>POST /internal/credentials/verify</c>: the gateway's password check, outside the graph (DESIGN.md section 2).
+/// <c>POST /internal/credentials/verify</c>: the gateway's password check, outside the graph (docs/architecture.md section 2).
 /// Only a verified assertion whose scope holds <see cref="ChirpScopes.CredentialsVerify"/> may call it: 401 without
 /// an assertion, 403 with one that lacks the scope. Then 200 <c>{id, handle, displayName}</c>, 401 for a wrong
 /// handle or password (the same answer for both), 400 for a body that is not <c>{"handle","password"}</c>, 415 for

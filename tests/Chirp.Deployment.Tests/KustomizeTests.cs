@@ -5,7 +5,7 @@ using k8s.Models;
 namespace Chirp.Deployment.Tests;
 
 /// <summary>
-/// The kustomize overlays render, parse strictly, and keep the rules of DESIGN.md section 8 for every workload.
+/// The kustomize overlays render, parse strictly, and keep the rules of docs/architecture.md section 8 for every workload.
 /// Skipped when <c>kubectl</c> (with its built-in kustomize) is not installed.
 /// </summary>
 public sealed class KustomizeTests

@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Chirp.EmailWorker.Tests;
 
-/// <summary>The <c>notifications</c> subgraph over HTTP with signed identity assertions (DESIGN.md section 3, case C10).</summary>
+/// <summary>The <c>notifications</c> subgraph over HTTP with signed identity assertions (docs/architecture.md section 3, case C10).</summary>
 public sealed class NotificationsGraphTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
 {
     private const string EntitiesQuery = """

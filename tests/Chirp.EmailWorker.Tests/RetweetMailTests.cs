@@ -7,7 +7,7 @@ using StackExchange.Redis;
 
 namespace Chirp.EmailWorker.Tests;
 
-/// <summary>The retweet mail consumer against real Redis, PostgreSQL and SMTP (DESIGN.md section 5, cases C09 and C10).</summary>
+/// <summary>The retweet mail consumer against real Redis, PostgreSQL and SMTP (docs/architecture.md section 5, cases C09 and C10).</summary>
 public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
 {
     private static readonly TimeSpan MailTimeout = TimeSpan.FromSeconds(20);

@@ -5,7 +5,7 @@ using Npgsql;
 
 namespace Chirp.EndToEnd.Tests;
 
-/// <summary>Bad input gets the status or error code of DESIGN.md, never a 500, and writes nothing.</summary>
+/// <summary>Bad input gets the status or error code of docs/architecture.md, never a 500, and writes nothing.</summary>
 [Collection(ClusterCollection.Name)]
 public sealed class BadInputTests(ChirpCluster cluster)
 {

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 
 namespace Chirp.EndToEnd.Tests;
 
-/// <summary>Identity between services (DESIGN.md section 2, case C02).</summary>
+/// <summary>Identity between services (docs/architecture.md section 2, case C02).</summary>
 [Collection(ClusterCollection.Name)]
 public sealed class IdentityTests(ChirpCluster cluster)
 {

@@ -5,7 +5,7 @@ using StackExchange.Redis;
 
 namespace Chirp.Tweets.Tests;
 
-/// <summary>The outbox relay: Redis outages never fail a retweet, and replicas share the rows (DESIGN.md section 5, case C09).</summary>
+/// <summary>The outbox relay: Redis outages never fail a retweet, and replicas share the rows (docs/architecture.md section 5, case C09).</summary>
 [Collection(TweetsCollection.Name)]
 public sealed class OutboxRelayTests(TweetsServers servers)
 {

@@ -6,7 +6,7 @@ using StackExchange.Redis;
 
 namespace Chirp.Tweets.Tests;
 
-/// <summary><c>retweet</c>: targets the original, once per user, one event through the outbox (DESIGN.md sections 3 and 5; case C01, C09).</summary>
+/// <summary><c>retweet</c>: targets the original, once per user, one event through the outbox (docs/architecture.md sections 3 and 5; case C01, C09).</summary>
 [Collection(TweetsCollection.Name)]
 public sealed class RetweetTests(TweetsServers servers)
 {

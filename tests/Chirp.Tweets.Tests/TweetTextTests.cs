@@ -2,7 +2,7 @@ using Chirp.Tweets.Data;
 
 namespace Chirp.Tweets.Tests;
 
-/// <summary>Tweet text: 1-280 Unicode scalar values after NFC normalisation (DESIGN.md section 3).</summary>
+/// <summary>Tweet text: 1-280 Unicode scalar values after NFC normalisation (docs/architecture.md section 3).</summary>
 public sealed class TweetTextTests
 {
     [Theory]

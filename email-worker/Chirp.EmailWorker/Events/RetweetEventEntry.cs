@@ -4,7 +4,7 @@ using StackExchange.Redis;
 
 namespace Chirp.EmailWorker.Events;
 
-/// <summary>Reads a <c>tweet-retweeted</c> stream entry (DESIGN.md section 5: fields <c>type</c>, <c>v</c>, <c>data</c>).</summary>
+/// <summary>Reads a <c>tweet-retweeted</c> stream entry (docs/architecture.md section 5: fields <c>type</c>, <c>v</c>, <c>data</c>).</summary>
 public static class RetweetEventEntry
 {
     /// <summary>

@@ -10,7 +10,7 @@ namespace Chirp.EmailWorker.Events;
 
 /// <summary>
 /// Mails authors about retweets: reads <c>tweet-retweeted</c> in the consumer group <c>email-worker</c>
-/// (DESIGN.md section 5). StackExchange.Redis cannot block on <c>XREADGROUP</c>, so the loop polls every
+/// (docs/architecture.md section 5). StackExchange.Redis cannot block on <c>XREADGROUP</c>, so the loop polls every
 /// <see cref="EmailWorkerOptions.PollInterval"/> and wakes early on the <c>tweet-retweeted</c> pub/sub channel.
 /// Each round it retries its own pending entries whose backoff has passed, reclaims entries that other (dead)
 /// consumers left idle for <see cref="EmailWorkerOptions.ClaimIdleTime"/> (<c>XAUTOCLAIM</c>), and reads new

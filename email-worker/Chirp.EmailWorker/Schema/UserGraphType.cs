@@ -16,7 +16,7 @@ public sealed class UserReference
 /// <summary>
 /// <c>type User @key(fields: "id") { id: ID!  emailSettings: EmailSettings }</c>. Reached only through
 /// <c>_entities</c>; <c>emailSettings</c> is the caller's own (defaults before any update), FORBIDDEN for others and
-/// UNAUTHENTICATED for anonymous callers (DESIGN.md section 3).
+/// UNAUTHENTICATED for anonymous callers (docs/architecture.md section 3).
 /// </summary>
 public sealed class UserGraphType : ObjectGraphType<UserReference>
 {

@@ -45,7 +45,7 @@ public sealed class TokenOptions
     /// <summary>Refresh token lifetime (default 30 days).</summary>
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(30);
 
-    /// <summary>Clock skew allowed when validating <c>exp</c> and <c>nbf</c>; DESIGN caps it at 30 s.</summary>
+    /// <summary>Clock skew allowed when validating <c>exp</c> and <c>nbf</c>; docs/architecture.md section 4 caps it at 30 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:30")]
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 }

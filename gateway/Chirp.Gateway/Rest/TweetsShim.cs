@@ -215,7 +215,7 @@ public static class TweetsShim
             : (result.Data, null);
     }
 
-    /// <summary>The HTTP status for a GraphQL error code (DESIGN.md section 3).</summary>
+    /// <summary>The HTTP status for a GraphQL error code (docs/architecture.md section 3).</summary>
     public static int StatusFor(string code) => code switch
     {
         ErrorCodes.Unauthenticated => StatusCodes.Status401Unauthorized,

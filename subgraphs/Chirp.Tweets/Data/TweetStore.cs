@@ -39,7 +39,7 @@ public sealed class TweetStore(IDbContextFactory<TweetsDbContext> contexts, Outb
     }
 
     /// <summary>
-    /// Retweets the original of <paramref name="tweetId"/> as <paramref name="caller"/> (DESIGN.md sections 3 and 5).
+    /// Retweets the original of <paramref name="tweetId"/> as <paramref name="caller"/> (docs/architecture.md sections 3 and 5).
     /// A first retweet writes the retweet row and, unless the caller wrote the original, a
     /// <see cref="TweetRetweeted"/> outbox row, in one transaction, then wakes the relay. A repeat writes nothing
     /// and returns the existing retweet; two concurrent first calls are settled by the unique index.

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Chirp.Tweets.Data;
 
-/// <summary>The tweet text rule (DESIGN.md section 3): 1-280 Unicode scalar values after NFC normalisation.</summary>
+/// <summary>The tweet text rule (docs/architecture.md section 3): 1-280 Unicode scalar values after NFC normalisation.</summary>
 public static class TweetText
 {
     /// <summary>Most Unicode scalar values a tweet may hold.</summary>

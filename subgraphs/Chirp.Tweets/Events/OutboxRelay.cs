@@ -10,7 +10,7 @@ using StackExchange.Redis;
 namespace Chirp.Tweets.Events;
 
 /// <summary>
-/// Moves committed outbox rows to Redis (DESIGN.md section 5). In a loop it claims due unsent rows with
+/// Moves committed outbox rows to Redis (docs/architecture.md section 5). In a loop it claims due unsent rows with
 /// <c>SELECT ... FOR UPDATE SKIP LOCKED</c> inside a transaction (so several replicas share the rows and none sends
 /// a row another holds), and for each row runs <c>XADD tweet-retweeted * type tweet-retweeted v 1 data &lt;json&gt;</c>,
 /// then <c>PUBLISH tweet-retweeted &lt;entry JSON&gt;</c> (<see cref="TweetRetweetedEntry"/>), then marks it sent.

@@ -13,7 +13,7 @@ public sealed record RetweetNotice(TweetRetweetedEntry Entry, TweetRetweeted Eve
 /// <summary>
 /// The process's one subscription to the Redis channel <c>tweet-retweeted</c>, fanned out to every GraphQL
 /// <c>tweetRetweeted</c> subscriber of this process. Every replica subscribes, so each sees every event, whichever
-/// replica relayed it (DESIGN.md section 5). StackExchange.Redis renews the subscription after a reconnect; events
+/// replica relayed it (docs/architecture.md section 5). StackExchange.Redis renews the subscription after a reconnect; events
 /// published while this process was disconnected are not replayed (live notifications are best effort; email is not).
 /// </summary>
 public sealed class RetweetFeed(RedisConnection redisConnection, ILogger<RetweetFeed> logger) : BackgroundService, IObservable<RetweetNotice>

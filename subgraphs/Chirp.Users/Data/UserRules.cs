@@ -15,7 +15,7 @@ public sealed class UserAccountException(string code, string message) : Exceptio
 }
 
 /// <summary>
-/// The account rules of DESIGN.md section 3: handles, display names and passwords. Every method either
+/// The account rules of docs/architecture.md section 3: handles, display names and passwords. Every method either
 /// returns the value to store or throws <see cref="UserAccountException"/> with <see cref="ErrorCodes.BadUserInput"/>.
 /// </summary>
 public static class UserRules
