@@ -170,72 +170,37 @@ public static class GraphQLWebSocket
 
         private async Task ReceiveLoopAsync()
         {
-            byte[]? buffer = null;
-            try
+            while (_socket.State == WebSocketState.Open)
             {
-                while (_socket.State == WebSocketState.Open)
+                var (frame, buffer, length) = await TransportWsFrames.ReceiveAsync(_socket, _options.MaxMessageBytes, _closing.Token);
+                switch (frame)
                 {
-                    // Wait with no buffer, so an idle socket pins no memory; rent one only when a message arrives.
-                    var peek = await _socket.ReceiveAsync(Memory<byte>.Empty, _closing.Token);
-                    if (peek.MessageType == WebSocketMessageType.Close)
-                    {
-                        break;
-                    }
-
-                    buffer = ArrayPool<byte>.Shared.Rent(4096);
-                    var length = 0;
-                    ValueWebSocketReceiveResult result;
-                    do
-                    {
-                        if (length == buffer.Length)
-                        {
-                            if (buffer.Length >= _options.MaxMessageBytes)
-                            {
-                                StartClose(CloseCodes.MessageTooBig, "Message too big");
-                                return;
-                            }
-
-                            var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _options.MaxMessageBytes + 1));
-                            buffer.AsSpan(0, length).CopyTo(larger);
-                            ArrayPool<byte>.Shared.Return(buffer);
-                            buffer = larger;
-                        }
-
-                        result = await _socket.ReceiveAsync(buffer.AsMemory(length), _closing.Token);
-                        length += result.Count;
-                        if (length > _options.MaxMessageBytes)
-                        {
-                            StartClose(CloseCodes.MessageTooBig, "Message too big");
-                            return;
-                        }
-                    }
-                    while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
-
-                    if (result.MessageType == WebSocketMessageType.Close)
-                    {
-                        break;
-                    }
-
-                    if (result.MessageType == WebSocketMessageType.Binary)
-                    {
+                    case TransportWsFrame.TooBig:
+                        StartClose(CloseCodes.MessageTooBig, "Message too big");
+                        return;
+                    case TransportWsFrame.Binary:
                         StartClose(CloseCodes.BadRequest, "Binary messages are not supported");
                         return;
-                    }
-
-                    var (message, _) = JsonRequestBody.Parse(buffer.AsSpan(0, length));
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = null;
-                    if (!await HandleAsync(message as JsonObject))
-                    {
-                        return;
-                    }
                 }
-            }
-            finally
-            {
-                if (buffer is not null)
+
+                if (frame == TransportWsFrame.Close)
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    break;
+                }
+
+                JsonNode? message;
+                try
+                {
+                    (message, _) = JsonRequestBody.Parse(buffer.AsSpan(0, length));
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer!);
+                }
+
+                if (!await HandleAsync(message as JsonObject))
+                {
+                    return;
                 }
             }
 
@@ -462,14 +427,7 @@ public static class GraphQLWebSocket
 
         private async Task SendAsync(Action<Utf8JsonWriter> writeMembers, CancellationToken token = default)
         {
-            var buffer = new ArrayBufferWriter<byte>(128);
-            using (var writer = new Utf8JsonWriter(buffer))
-            {
-                writer.WriteStartObject();
-                writeMembers(writer);
-                writer.WriteEndObject();
-            }
-
+            var message = TransportWsFrames.Serialize(writeMembers);
             try
             {
                 await _sendLock.WaitAsync(token);
@@ -483,7 +441,7 @@ public static class GraphQLWebSocket
             {
                 if (_socket.State == WebSocketState.Open && Volatile.Read(ref _closeStarted) == 0)
                 {
-                    await _socket.SendAsync(buffer.WrittenMemory, WebSocketMessageType.Text, true, _closing.Token);
+                    await _socket.SendAsync(message, WebSocketMessageType.Text, true, _closing.Token);
                 }
             }
             catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)

@@ -19,6 +19,9 @@ public sealed class SubgraphSubscription : IAsyncDisposable
     private const string OperationId = "1";
     private static readonly TimeSpan AckTimeout = TimeSpan.FromSeconds(10);
 
+    // Events carry a few entity fields; far larger means a broken subgraph, not a bigger event.
+    private const int MaxMessageBytes = 4 * 1024 * 1024;
+
     // One handler for every upstream socket: without it each ClientWebSocket builds its own, a cost per subscription.
     private static readonly HttpMessageInvoker Connector = new(new SocketsHttpHandler { ConnectTimeout = AckTimeout });
 
@@ -186,56 +189,30 @@ public sealed class SubgraphSubscription : IAsyncDisposable
         $"The {_subgraph} subgraph {what}.",
         inner);
 
-    private async Task SendAsync(Action<Utf8JsonWriter> writeMembers, CancellationToken cancellationToken)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writeMembers(writer);
-            writer.WriteEndObject();
-        }
-
-        await _socket.SendAsync(buffer.WrittenMemory, WebSocketMessageType.Text, true, cancellationToken);
-    }
+    private async Task SendAsync(Action<Utf8JsonWriter> writeMembers, CancellationToken cancellationToken) =>
+        await _socket.SendAsync(TransportWsFrames.Serialize(writeMembers), WebSocketMessageType.Text, true, cancellationToken);
 
     /// <summary>The next message as a JSON object, or null when the socket closed.</summary>
+    /// <exception cref="JsonException">The subgraph sent something that is not a JSON object.</exception>
     private async Task<JsonObject?> ReceiveAsync(CancellationToken cancellationToken)
     {
-        // Wait with no buffer, so an idle subscription pins no memory.
-        var peek = await _socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken);
-        if (peek.MessageType == WebSocketMessageType.Close)
+        var (frame, buffer, length) = await TransportWsFrames.ReceiveAsync(_socket, MaxMessageBytes, cancellationToken);
+        switch (frame)
         {
-            return null;
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(4096);
-        try
-        {
-            var length = 0;
-            ValueWebSocketReceiveResult result;
-            do
-            {
-                if (length == buffer.Length)
+            case TransportWsFrame.Close:
+                return null;
+            case TransportWsFrame.Text:
+                try
                 {
-                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
+                    return JsonNode.Parse(buffer.AsSpan(0, length)) as JsonObject ?? throw new JsonException("A message is not a JSON object.");
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer!);
                 }
 
-                result = await _socket.ReceiveAsync(buffer.AsMemory(length), cancellationToken);
-                length += result.Count;
-            }
-            while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
-
-            return result.MessageType == WebSocketMessageType.Close
-                ? null
-                : JsonNode.Parse(buffer.AsSpan(0, length)) as JsonObject ?? throw new JsonException("A message is not a JSON object.");
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+            default:
+                throw new JsonException($"The subgraph sent a {frame} message.");
         }
     }
 }
