@@ -20,10 +20,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createClient } from 'graphql-ws/client';
 import WebSocket from 'ws';
-import * as proc from './lib/procfs.mjs';
+import * as proc from '../lib/procfs.mjs';
 import { tapChannel } from './lib/redis-tap.mjs';
-import { summarize } from './lib/stats.mjs';
-import { TokenMinter, uuidv7 } from './lib/tokens.mjs';
+import { summarize } from '../lib/stats.mjs';
+import { TokenMinter, uuidv7 } from '../lib/tokens.mjs';
 
 const GOALS = { p99Ms: 100, kibPerSubscription: 20 };
 

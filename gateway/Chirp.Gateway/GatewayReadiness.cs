@@ -38,7 +38,7 @@ public sealed class GatewayReadiness(IServiceProvider services) : IHealthCheck
     {
         var issuer = services.GetRequiredService<TokenIssuer>();
         var keys = services.GetRequiredService<SigningKeys>();
-        if (keys.All.Count == 0 || keys.Find(keys.Signing.KeyId) is null)
+        if (keys.Find(keys.Signing.KeyId) is null)
         {
             throw new InvalidOperationException("The token signing key is not among the keys that verify.");
         }
@@ -63,7 +63,7 @@ public sealed class GatewayReadiness(IServiceProvider services) : IHealthCheck
         var codec = services.GetRequiredService<IdentityAssertionCodec>();
         if (codec.Verify(codec.Sign("readiness", "readiness", "readiness", "")) is null)
         {
-            throw new InvalidOperationException("An identity assertion signed with IdentityAssertion:SigningKeyId does not verify.");
+            throw new InvalidOperationException($"An identity assertion signed with key '{codec.SigningKeyId}' does not verify.");
         }
 
         var supergraph = services.GetRequiredService<Supergraph>();

@@ -23,7 +23,7 @@ public static class GatewayService
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
         builder.AddChirpServiceDefaults("chirp-gateway");
-        builder.AddIdentityAssertionCodec(requireSigningKey: true);
+        builder.AddIdentityAssertionCodec();
         builder.AddTokenService();
         builder.AddFederationGateway();
         builder.Services.AddHttpForwarder();

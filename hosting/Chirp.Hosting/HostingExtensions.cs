@@ -50,7 +50,7 @@ public static class HostingExtensions
     /// </summary>
     public static IHostApplicationBuilder AddChirpIdentityAssertions(this IHostApplicationBuilder builder)
     {
-        builder.AddIdentityAssertionCodec(requireSigningKey: false);
+        builder.AddIdentityAssertionCodec();
         builder.Services.AddAuthentication(ChirpClaims.Scheme)
             .AddScheme<AuthenticationSchemeOptions, IdentityAssertionHandler>(ChirpClaims.Scheme, null);
         builder.Services.AddAuthorization();
@@ -58,16 +58,14 @@ public static class HostingExtensions
     }
 
     /// <summary>
-    /// Registers <see cref="IdentityAssertionCodec"/> over <see cref="IdentityAssertionOptions"/>, validated at start;
-    /// <paramref name="requireSigningKey"/> for the service that issues assertions (the gateway).
+    /// Registers <see cref="IdentityAssertionCodec"/> over <see cref="IdentityAssertionOptions"/> (the key folder),
+    /// validated at start.
     /// </summary>
-    public static IHostApplicationBuilder AddIdentityAssertionCodec(this IHostApplicationBuilder builder, bool requireSigningKey)
+    public static IHostApplicationBuilder AddIdentityAssertionCodec(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<IdentityAssertionOptions>()
             .BindConfiguration(IdentityAssertionOptions.SectionName)
             .ValidateDataAnnotations()
-            .Validate(o => o.Keys.Count > 0, "IdentityAssertion:Keys must hold at least one key.")
-            .Validate(o => !requireSigningKey || !string.IsNullOrEmpty(o.SigningKeyId), "IdentityAssertion:SigningKeyId is required.")
             .ValidateOnStart();
         builder.Services.AddSingleton<IdentityAssertionCodec>();
         return builder;

@@ -4,98 +4,57 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Chirp.Contracts;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Chirp.Hosting;
 
 /// <summary>
-/// Internal HMAC keys for <see cref="ChirpHeaders.Identity"/> assertions (section <c>IdentityAssertion</c>).
-/// Several keys verify, <see cref="SigningKeyId"/> signs, so keys rotate without downtime.
-/// These are not the access-token keys.
+/// Internal HMAC keys for <see cref="ChirpHeaders.Identity"/> assertions (section <c>IdentityAssertion</c>): the files
+/// <c>&lt;kid&gt;.key</c> of <see cref="KeyDirectoryOptions.KeyDirectory"/>, each a base64 secret of at least 32
+/// bytes. They rotate like the token keys (every key verifies, one signs, a new key signs only after the activation
+/// delay) and are never the access-token keys.
 /// </summary>
-public sealed class IdentityAssertionOptions
+public sealed class IdentityAssertionOptions : KeyDirectoryOptions
 {
     public const string SectionName = "IdentityAssertion";
 
-    /// <summary>Key id to base64-encoded secret (at least 32 bytes each).</summary>
-    [Required]
-    public Dictionary<string, string> Keys { get; init; } = [];
-
-    /// <summary>The key id that signs; only needed where assertions are issued (the gateway).</summary>
-    public string? SigningKeyId { get; init; }
-
     /// <summary>Lifetime of an issued assertion in seconds; docs/architecture.md caps it at 60.</summary>
     [Range(1, 60)]
-    public int LifetimeSeconds { get; init; } = 60;
+    public int LifetimeSeconds { get; set; } = 60;
 }
 
 /// <summary>
 /// Signs and verifies identity assertions: <c>base64url(payload JSON) "." base64url(HMAC-SHA256(first part))</c>
 /// under the key named by the payload's <c>kid</c> (docs/architecture.md section 2).
 /// </summary>
-public sealed class IdentityAssertionCodec
+public sealed class IdentityAssertionCodec : IDisposable
 {
-    private readonly Dictionary<string, byte[]> _keys;
-    private readonly string? _signingKeyId;
+    private readonly KeyRing<byte[]> _keys;
     private readonly int _lifetimeSeconds;
     private readonly TimeProvider _time;
 
-    /// <summary>Builds the codec from validated options.</summary>
-    /// <exception cref="InvalidOperationException">A key is not base64 or shorter than 32 bytes, or the signing key id names no key.</exception>
-    public IdentityAssertionCodec(IOptions<IdentityAssertionOptions> options, TimeProvider time)
+    /// <summary>Loads the keys of <see cref="KeyDirectoryOptions.KeyDirectory"/> and keeps them current.</summary>
+    /// <exception cref="InvalidOperationException">The folder is missing or empty, a key is not base64 or shorter than 32 bytes, or the signing key id names no key.</exception>
+    public IdentityAssertionCodec(IOptions<IdentityAssertionOptions> options, TimeProvider time, ILogger<IdentityAssertionCodec> logger)
     {
-        var o = options.Value;
-        _keys = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        foreach (var (kid, secret) in o.Keys)
-        {
-            if (string.IsNullOrWhiteSpace(secret))
-            {
-                throw new InvalidOperationException($"IdentityAssertion:Keys:{kid} is empty.");
-            }
-
-            byte[] bytes;
-            try
-            {
-                bytes = Convert.FromBase64String(secret);
-            }
-            catch (FormatException)
-            {
-                throw new InvalidOperationException($"IdentityAssertion:Keys:{kid} is not base64.");
-            }
-
-            if (bytes.Length < 32)
-            {
-                throw new InvalidOperationException($"IdentityAssertion:Keys:{kid} must be at least 32 bytes.");
-            }
-
-            _keys[kid] = bytes;
-        }
-
-        if (_keys.Count == 0)
-        {
-            throw new InvalidOperationException("IdentityAssertion:Keys must hold at least one key.");
-        }
-
-        if (o.SigningKeyId is not null && !_keys.ContainsKey(o.SigningKeyId))
-        {
-            throw new InvalidOperationException("IdentityAssertion:SigningKeyId names no configured key.");
-        }
-
-        _signingKeyId = o.SigningKeyId;
-        _lifetimeSeconds = o.LifetimeSeconds;
+        _keys = new KeyRing<byte[]>(options.Value, IdentityAssertionOptions.SectionName, "*.key", Parse, time, logger);
+        _lifetimeSeconds = options.Value.LifetimeSeconds;
         _time = time;
     }
 
+    /// <summary>The kid that signs now.</summary>
+    public string SigningKeyId => _keys.Signing.Kid;
+
     /// <summary>Issues an assertion for a caller, valid for the configured lifetime (60 s at most).</summary>
-    /// <exception cref="InvalidOperationException">No signing key is configured.</exception>
     public string Sign(string userId, string handle, string displayName, string scope)
     {
-        var kid = _signingKeyId ?? throw new InvalidOperationException("IdentityAssertion:SigningKeyId is not configured.");
+        var (kid, key, _) = _keys.Signing;
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
         var payload = new IdentityAssertionPayload(userId, handle, displayName, scope, now, now + _lifetimeSeconds, kid);
         var json = JsonSerializer.SerializeToUtf8Bytes(payload, ContractsJsonContext.Default.IdentityAssertionPayload);
         var body = Base64Url.EncodeToString(json);
-        var mac = HMACSHA256.HashData(_keys[kid], Encoding.ASCII.GetBytes(body));
+        var mac = HMACSHA256.HashData(key, Encoding.ASCII.GetBytes(body));
         return body + "." + Base64Url.EncodeToString(mac);
     }
 
@@ -129,12 +88,12 @@ public sealed class IdentityAssertionCodec
             return null;
         }
 
-        if (payload?.Kid is null || payload.Sub is null || !_keys.TryGetValue(payload.Kid, out var key))
+        if (payload?.Kid is null || payload.Sub is null || _keys.Find(payload.Kid) is not { } ring)
         {
             return null;
         }
 
-        var expected = HMACSHA256.HashData(key, Encoding.ASCII.GetBytes(body));
+        var expected = HMACSHA256.HashData(ring.Key, Encoding.ASCII.GetBytes(body));
         if (!CryptographicOperations.FixedTimeEquals(expected, mac))
         {
             return null;
@@ -142,5 +101,23 @@ public sealed class IdentityAssertionCodec
 
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
         return payload.Exp + 5 < now || payload.Iat - 5 > now ? null : payload;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _keys.Dispose();
+
+    private static byte[] Parse(string kid, string text)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = Convert.FromBase64String(text.Trim());
+        }
+        catch (FormatException)
+        {
+            throw new InvalidOperationException($"Identity key '{kid}.key' is not base64.");
+        }
+
+        return bytes.Length >= 32 ? bytes : throw new InvalidOperationException($"Identity key '{kid}.key' must be at least 32 bytes.");
     }
 }

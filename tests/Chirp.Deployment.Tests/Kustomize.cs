@@ -35,8 +35,7 @@ internal static class Kustomize
             CopyDirectory(RepoPaths.Combine("kustomize"), copy);
             var secrets = Path.Combine(copy, "overlays", "dev", "secrets");
             Directory.CreateDirectory(secrets);
-            File.WriteAllText(Path.Combine(secrets, "identity-assertion.env"),
-                "IdentityAssertion__Keys__dev=cGxhY2Vob2xkZXItcGxhY2Vob2xkZXItcGxhY2Vob2xkZXI=\nIdentityAssertion__SigningKeyId=dev\n");
+            File.WriteAllText(Path.Combine(secrets, "identity-assertion.key"), "cGxhY2Vob2xkZXItcGxhY2Vob2xkZXItcGxhY2Vob2xkZXI=\n");
             File.WriteAllText(Path.Combine(secrets, "token-signing.pem"), "placeholder\n");
             File.WriteAllText(Path.Combine(secrets, "postgres.env"), "POSTGRES_PASSWORD=placeholder\n");
             foreach (var db in new[] { "users", "tweets", "email" })

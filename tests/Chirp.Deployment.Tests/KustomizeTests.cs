@@ -93,7 +93,9 @@ public sealed class KustomizeTests
             Assert.Equal(8080, Assert.Single(container.Ports).ContainerPort);
             Assert.Equal("/health/live", container.LivenessProbe.HttpGet.Path);
             Assert.Equal("/health/ready", container.ReadinessProbe.HttpGet.Path);
-            Assert.Contains(container.EnvFrom, e => e.SecretRef?.Name.StartsWith("identity-assertion", StringComparison.Ordinal) == true);
+            var identity = Assert.Single(container.VolumeMounts, m => m.MountPath == "/var/run/secrets/chirp/identity");
+            Assert.StartsWith("identity-assertion", Assert.Single(pod.Volumes, v => v.Name == identity.Name).Secret.SecretName, StringComparison.Ordinal);
+            Assert.DoesNotContain(pod.InitContainers ?? [], c => c.EnvFrom.Any(e => e.SecretRef?.Name.StartsWith("identity-assertion", StringComparison.Ordinal) == true));
 
             var tmp = Assert.Single(container.VolumeMounts, m => m.MountPath == "/tmp");
             Assert.NotNull(Assert.Single(pod.Volumes, v => v.Name == tmp.Name).EmptyDir);

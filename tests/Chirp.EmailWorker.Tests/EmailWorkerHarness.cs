@@ -8,7 +8,6 @@ using Chirp.Hosting;
 using Chirp.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Chirp.EmailWorker.Tests;
@@ -20,23 +19,19 @@ namespace Chirp.EmailWorker.Tests;
 public sealed class EmailWorkerHarness : IAsyncDisposable
 {
     public const string From = "Chirp <no-reply@chirp.test>";
-    private const string KeyId = "test";
-
-    private static readonly string Key = Convert.ToBase64String(Encoding.ASCII.GetBytes("chirp-email-worker-tests-hmac-key-0123456789"));
-
     private readonly Dictionary<string, string?> _settings;
+    private readonly IdentityKeys _keys;
     private readonly IdentityAssertionCodec _codec;
 
-    private EmailWorkerHarness(RedisServer redis, SmtpSink smtp, string emailConnectionString, ConnectionMultiplexer client, Dictionary<string, string?> settings)
+    private EmailWorkerHarness(RedisServer redis, SmtpSink smtp, string emailConnectionString, ConnectionMultiplexer client, IdentityKeys keys, Dictionary<string, string?> settings)
     {
+        _keys = keys;
         Redis = redis;
         Smtp = smtp;
         EmailConnectionString = emailConnectionString;
         RedisClient = client;
         _settings = settings;
-        _codec = new IdentityAssertionCodec(
-            Options.Create(new IdentityAssertionOptions { Keys = new() { [KeyId] = Key }, SigningKeyId = KeyId }),
-            TimeProvider.System);
+        _codec = keys.Codec();
     }
 
     public RedisServer Redis { get; }
@@ -65,6 +60,7 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
         var email = await postgres.CreateDatabaseAsync("email_" + Guid.NewGuid().ToString("N")[..12]);
         await MigrateAsync(email);
 
+        var keys = IdentityKeys.Create();
         var merged = new Dictionary<string, string?>
         {
             ["ConnectionStrings:Email"] = email,
@@ -73,7 +69,7 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
             ["Smtp:Port"] = smtp.Port.ToString(),
             ["Smtp:From"] = From,
             ["Smtp:Timeout"] = "00:00:05",
-            [$"IdentityAssertion:Keys:{KeyId}"] = Key,
+            [keys.Setting.Key] = keys.Setting.Value,
             ["EmailWorker:PollInterval"] = "00:00:00.100",
             ["EmailWorker:RetryBaseDelay"] = "00:00:00.200",
             ["EmailWorker:RetryMaxDelay"] = "00:00:01",
@@ -86,7 +82,7 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
         }
 
         var client = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-        var harness = new EmailWorkerHarness(redis, smtp, email, client, merged);
+        var harness = new EmailWorkerHarness(redis, smtp, email, client, keys, merged);
         if (startWorker)
         {
             await harness.StartWorkerAsync();
@@ -258,6 +254,7 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
         await RedisClient.DisposeAsync();
         await Smtp.DisposeAsync();
         await Redis.DisposeAsync();
+        _keys.Dispose();
     }
 
     public static async Task Eventually(Func<Task<bool>> condition, TimeSpan timeout, string failure)

@@ -27,7 +27,7 @@ public sealed class WorkerStartupTests(PostgresFixture postgres) : IClassFixture
             ["Smtp:Host"] = "127.0.0.1",
             ["Smtp:Port"] = "25",
             ["Smtp:From"] = "Chirp <no-reply@chirp.test>",
-            ["IdentityAssertion:Keys:k"] = Convert.ToBase64String(new byte[32]),
+            ["IdentityAssertion:KeyDirectory"] = Path.GetTempPath(),
             [key] = value,
         };
         if (value is null)

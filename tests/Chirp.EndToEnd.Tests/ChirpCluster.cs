@@ -21,8 +21,6 @@ namespace Chirp.EndToEnd.Tests;
 /// </summary>
 public sealed class ChirpCluster : IAsyncLifetime
 {
-    public const string AssertionKeyId = "test-1";
-
     private readonly List<IAsyncDisposable> _owned = [];
 
     private Dictionary<string, string?> _gatewaySettings = [];
@@ -53,8 +51,8 @@ public sealed class ChirpCluster : IAsyncLifetime
 
     public string UsersConnectionString { get; private set; } = "";
 
-    /// <summary>The internal HMAC key (base64) shared by the gateway and the services.</summary>
-    public string AssertionKey { get; } = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    /// <summary>The identity-assertion key folder shared by the gateway and the services.</summary>
+    public IdentityKeys AssertionKeys { get; } = IdentityKeys.Create();
 
     public async Task InitializeAsync()
     {
@@ -78,7 +76,8 @@ public sealed class ChirpCluster : IAsyncLifetime
 
         var shared = new Dictionary<string, string?>
         {
-            [$"IdentityAssertion:Keys:{AssertionKeyId}"] = AssertionKey,
+            [AssertionKeys.Setting.Key] = AssertionKeys.Setting.Value,
+            ["IdentityAssertion:KeyPollInterval"] = "00:00:00.500",
             ["ConnectionStrings:Redis"] = Redis.ConnectionString,
             ["Logging:LogLevel:Default"] = "Warning",
         };
@@ -98,7 +97,6 @@ public sealed class ChirpCluster : IAsyncLifetime
 
         _gatewaySettings = new Dictionary<string, string?>(shared)
         {
-            ["IdentityAssertion:SigningKeyId"] = AssertionKeyId,
             ["Tokens:KeyDirectory"] = keyDirectory,
             ["Supergraph:Path"] = Path.Combine(RepoPaths.Root, "schema", "supergraph.graphql"),
             ["Subgraphs:users:Url"] = new Uri(Users.BaseAddress, "/graphql").ToString(),
@@ -167,6 +165,8 @@ public sealed class ChirpCluster : IAsyncLifetime
                 Console.Error.WriteLine($"Cleanup failed: {e.Message}");
             }
         }
+
+        AssertionKeys.Dispose();
     }
 
     /// <summary>A client of the gateway, optionally with a bearer token.</summary>

@@ -1,10 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
-using Chirp.Hosting;
-using Microsoft.Extensions.Options;
+using Chirp.Testing;
 
 namespace Chirp.EndToEnd.Tests;
 
@@ -17,7 +15,8 @@ public sealed class IdentityTests(ChirpCluster cluster)
     {
         var alice = await cluster.NewUserAsync("alice");
         var carol = await cluster.NewUserAsync("carol");
-        var forged = Forge(alice, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        using var forgerKeys = IdentityKeys.Create();
+        var forged = Forge(alice, forgerKeys);
 
         using var client = cluster.Client(carol.AccessToken);
         client.DefaultRequestHeaders.Add(ChirpHeaders.Identity, forged);
@@ -31,7 +30,7 @@ public sealed class IdentityTests(ChirpCluster cluster)
         Assert.Single(calls, c => c.Uri.Port == cluster.Tweets.BaseAddress.Port);
         var sentIdentities = calls.Select(c => c.Headers.GetValueOrDefault(ChirpHeaders.Identity)).ToList();
         Assert.DoesNotContain(forged, sentIdentities);
-        var codec = Codec(cluster.AssertionKey);
+        var codec = cluster.AssertionKeys.Codec();
         Assert.All(sentIdentities, h => Assert.Equal(carol.Id, codec.Verify(h)!.Sub));
 
         using var rest = await client.PostAsJsonAsync("/tweets", new { text = "by carol over REST" });
@@ -43,7 +42,7 @@ public sealed class IdentityTests(ChirpCluster cluster)
     {
         var alice = await cluster.NewUserAsync("alice");
         using var client = cluster.Client();
-        client.DefaultRequestHeaders.Add(ChirpHeaders.Identity, Forge(alice, cluster.AssertionKey));
+        client.DefaultRequestHeaders.Add(ChirpHeaders.Identity, Forge(alice, cluster.AssertionKeys));
         using var response = await client.PostAsJsonAsync("/graphql", new { query = "mutation { createTweet(input: { text: \"spoofed\" }) { tweet { id } } }" });
         var body = await response.Content.ReadFromJsonAsync<JsonObject>();
         Assert.Equal("UNAUTHENTICATED", body!["errors"]![0]!["extensions"]!["code"]!.GetValue<string>());
@@ -56,7 +55,8 @@ public sealed class IdentityTests(ChirpCluster cluster)
     public async Task SubgraphCalledDirectlyWithAForgedAssertionAnswers401()
     {
         var alice = await cluster.NewUserAsync("alice");
-        var forged = Forge(alice, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        using var forgerKeys = IdentityKeys.Create();
+        var forged = Forge(alice, forgerKeys);
         foreach (var subgraph in new[] { cluster.Users, cluster.Tweets, cluster.EmailWorker })
         {
             using var client = subgraph.CreateClient();
@@ -74,15 +74,11 @@ public sealed class IdentityTests(ChirpCluster cluster)
         using var anonymous = await client.PostAsJsonAsync(InternalRoutes.CredentialsVerify, new { handle = alice.Handle, password = "correct horse battery" });
         Assert.True(anonymous.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden);
 
-        client.DefaultRequestHeaders.Add(ChirpHeaders.Identity, Forge(alice, cluster.AssertionKey));
+        client.DefaultRequestHeaders.Add(ChirpHeaders.Identity, Forge(alice, cluster.AssertionKeys));
         using var asUser = await client.PostAsJsonAsync(InternalRoutes.CredentialsVerify, new { handle = alice.Handle, password = "correct horse battery" });
         Assert.Equal(HttpStatusCode.Forbidden, asUser.StatusCode);
     }
 
-    private static string Forge(TestUser user, string key) =>
-        Codec(key).Sign(user.Id, user.Handle, user.DisplayName, string.Join(' ', ChirpScopes.Default));
-
-    private static IdentityAssertionCodec Codec(string key) => new(
-        Options.Create(new IdentityAssertionOptions { Keys = new() { [ChirpCluster.AssertionKeyId] = key }, SigningKeyId = ChirpCluster.AssertionKeyId }),
-        TimeProvider.System);
+    private static string Forge(TestUser user, IdentityKeys keys) =>
+        keys.Codec().Sign(user.Id, user.Handle, user.DisplayName, string.Join(' ', ChirpScopes.Default));
 }

@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Chirp.Contracts;
+using Chirp.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Chirp.EndToEnd.Tests;
@@ -9,7 +11,7 @@ namespace Chirp.EndToEnd.Tests;
 /// <summary>
 /// Token keys rotate without a restart or a log-out: a key added to the folder verifies at once and signs after the
 /// activation delay, tokens of a key still present verify until they expire, a removed key's tokens are refused at
-/// once, and the JWK Set follows.
+/// once, and the JWK Set follows. Identity-assertion keys rotate the same way across the gateway and the subgraphs.
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class KeyRotationTests(ChirpCluster cluster)
@@ -80,6 +82,48 @@ public sealed class KeyRotationTests(ChirpCluster cluster)
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task IdentityAssertionKeysRotateWithoutAFailedRequest()
+    {
+        var folder = cluster.AssertionKeys.Directory;
+        var oldKey = await File.ReadAllTextAsync(Path.Combine(folder, IdentityKeys.KeyId + ".key"));
+        await using var gateway = await cluster.StartGatewayAsync(new() { ["IdentityAssertion:KeyActivationDelay"] = "00:00:03" });
+        var alice = await cluster.NewUserAsync("rot_identity");
+        using var client = gateway.CreateClient();
+        var token = await cluster.LogInAsync(alice.Handle, gateway: gateway);
+        var verifier = cluster.AssertionKeys.Codec();
+
+        // Written aside and moved in, as a Secret update is.
+        var temporary = Path.Combine(folder, "test-2.tmp");
+        await File.WriteAllTextAsync(temporary, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        File.Move(temporary, Path.Combine(folder, "test-2.key"));
+
+        // Every request succeeds throughout; the gateway signs with the old key first, then with the new one once
+        // the activation delay has passed (the subgraphs have loaded it by then).
+        var kids = new List<string>();
+        await WaitForAsync(async () =>
+        {
+            var calls = await cluster.SubgraphLog.DuringAsync(async () => Assert.Equal(HttpStatusCode.OK, await MeAsync(client, token)));
+            kids.Add(verifier.Verify(calls[^1].Headers[ChirpHeaders.Identity])!.Kid);
+            return kids[^1] == "test-2";
+        }, seconds: 20);
+        Assert.Equal(IdentityKeys.KeyId, kids[0]);
+
+        File.Delete(Path.Combine(folder, IdentityKeys.KeyId + ".key"));
+        using var oldSigner = IdentityKeys.Create(oldKey);
+        var stale = oldSigner.Codec().Sign(alice.Id, alice.Handle, alice.DisplayName, "tweets:write");
+        using var users = cluster.Users.CreateClient();
+        await WaitForAsync(async () =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/graphql") { Content = JsonContent.Create(new { query = "{ me { handle } }" }) };
+            request.Headers.Add(ChirpHeaders.Identity, stale);
+            using var response = await users.SendAsync(request);
+            return response.StatusCode == HttpStatusCode.Unauthorized;
+        });
+        Assert.Equal(HttpStatusCode.OK, await MeAsync(client, token));
+        Assert.Equal(HttpStatusCode.OK, await MeAsync(cluster.Client(), token));
     }
 
     private static void WriteKey(string folder, string kid)

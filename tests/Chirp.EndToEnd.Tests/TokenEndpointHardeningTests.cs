@@ -71,6 +71,21 @@ public sealed class TokenEndpointHardeningTests(ChirpCluster cluster)
         Assert.Equal("invalid_request", (await response.Content.ReadFromJsonAsync<JsonObject>())!["error"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("/auth/logout")]
+    [InlineData("/auth/revoke")]
+    [InlineData("/auth/token")]
+    public async Task AnInvalidBearerTokenOnAnAuthRouteGets401WithAnOAuthErrorBody(string path)
+    {
+        var (status, answer, text) = await RawHttp.SendAsync(cluster.Gateway.BaseAddress, HttpMethod.Post, path,
+            [("Authorization", "Bearer not.a.token"), ("Content-Type", "application/x-www-form-urlencoded")], Encoding.ASCII.GetBytes("token=x"));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Equal("Bearer error=\"invalid_token\"", answer["WWW-Authenticate"]);
+        Assert.StartsWith("application/json", answer["Content-Type"], StringComparison.Ordinal);
+        Assert.Equal("invalid_token", JsonNode.Parse(text)!["error"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task TwoAuthorizationHeadersOnTheTokenEndpointGet400InvalidRequest()
     {

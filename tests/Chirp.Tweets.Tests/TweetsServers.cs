@@ -1,6 +1,5 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
@@ -9,7 +8,6 @@ using Chirp.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -37,8 +35,7 @@ public sealed record TestUser(Guid Id, string Handle, string DisplayName)
 /// </summary>
 public sealed class TweetsServers : IAsyncLifetime
 {
-    private const string KeyId = "test";
-    private readonly string _key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    private readonly IdentityKeys _keys = IdentityKeys.Create();
     private int _databases;
 
     public PostgresServer Postgres { get; private set; } = null!;
@@ -63,8 +60,7 @@ public sealed class TweetsServers : IAsyncLifetime
         Postgres = await postgres;
         Redis = await redis;
         RedisClient = await ConnectionMultiplexer.ConnectAsync(Redis.ConnectionString);
-        Assertions = new IdentityAssertionCodec(
-            Options.Create(new IdentityAssertionOptions { Keys = { [KeyId] = _key }, SigningKeyId = KeyId }), TimeProvider.System);
+        Assertions = _keys.Codec();
         TweetsConnectionString = await NewDatabaseAsync();
         Tweets = await StartTweetsAsync(TweetsConnectionString, Redis.ConnectionString);
     }
@@ -75,6 +71,7 @@ public sealed class TweetsServers : IAsyncLifetime
         await RedisClient.DisposeAsync();
         await Redis.DisposeAsync();
         await Postgres.DisposeAsync();
+        _keys.Dispose();
     }
 
     /// <summary>Subgraph settings: connection strings, the assertion key and a fast outbox poll.</summary>
@@ -82,7 +79,7 @@ public sealed class TweetsServers : IAsyncLifetime
     {
         ["ConnectionStrings:Tweets"] = tweetsConnectionString,
         ["ConnectionStrings:Redis"] = redisConnectionString,
-        [$"IdentityAssertion:Keys:{KeyId}"] = _key,
+        [_keys.Setting.Key] = _keys.Setting.Value,
         ["Outbox:PollInterval"] = "00:00:00.200",
         ["Outbox:FirstRetryDelay"] = "00:00:00.100",
         ["Outbox:MaxRetryDelay"] = "00:00:01",

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
+using Chirp.Testing;
 using Chirp.Users.Data;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
@@ -93,7 +94,8 @@ public sealed class CredentialsTests(UsersService users)
     public async Task AForgedServiceAssertionIs401()
     {
         var alice = await users.SignUpAsync(password: "correct horse");
-        var forger = UsersService.Codec(Convert.ToBase64String(new byte[32]), TimeProvider.System);
+        using var forged = IdentityKeys.Create(Convert.ToBase64String(new byte[32]));
+        var forger = forged.Codec();
 
         var (status, _) = await VerifyAsync(new { handle = alice.Handle, password = "correct horse" },
             forger.Sign("chirp-gateway", "chirp-gateway", "Chirp gateway", ChirpScopes.CredentialsVerify));

@@ -1,4 +1,5 @@
 using Chirp.Contracts;
+using Chirp.Testing;
 
 namespace Chirp.Users.Tests;
 
@@ -34,7 +35,8 @@ public sealed class IdentityTests(UsersService users)
     public async Task AnAssertionSignedWithAnotherKeyIsRefusedWith401()
     {
         var alice = await users.SignUpAsync();
-        var forger = UsersService.Codec(Convert.ToBase64String(new byte[32]), TimeProvider.System);
+        using var forged = IdentityKeys.Create(Convert.ToBase64String(new byte[32]));
+        var forger = forged.Codec();
 
         var response = await users.Client.PostGraphQLAsync("{ me { id } }", assertion: forger.Sign(alice.Id, alice.Handle, alice.DisplayName, "tweets:write"));
 

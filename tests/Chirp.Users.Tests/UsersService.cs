@@ -7,7 +7,6 @@ using Chirp.Hosting;
 using Chirp.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Chirp.Users.Tests;
@@ -19,10 +18,7 @@ namespace Chirp.Users.Tests;
 /// </summary>
 public sealed class UsersService : IAsyncLifetime
 {
-    /// <summary>The assertion key id that the subgraph trusts.</summary>
-    public const string KeyId = "test";
-
-    private readonly string _key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    private readonly IdentityKeys _keys = IdentityKeys.Create();
 
     public PostgresServer Postgres { get; private set; } = null!;
 
@@ -49,7 +45,7 @@ public sealed class UsersService : IAsyncLifetime
         }, services => services.AddSingleton<ILoggerProvider>(Sql));
         await UsersSubgraph.Commands["migrate"](Host.Services, [], CancellationToken.None);
         Client = Host.CreateClient();
-        Assertions = Codec(_key, TimeProvider.System);
+        Assertions = _keys.Codec();
     }
 
     public async Task DisposeAsync()
@@ -57,6 +53,7 @@ public sealed class UsersService : IAsyncLifetime
         Client.Dispose();
         await Host.DisposeAsync();
         await Postgres.DisposeAsync();
+        _keys.Dispose();
     }
 
     /// <summary>
@@ -65,16 +62,12 @@ public sealed class UsersService : IAsyncLifetime
     /// </summary>
     public Task<ServiceHost> StartAsync(IDictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null)
     {
-        var all = new Dictionary<string, string?>(settings) { [$"IdentityAssertion:Keys:{KeyId}"] = _key };
+        var all = new Dictionary<string, string?>(settings) { [_keys.Setting.Key] = _keys.Setting.Value };
         return ServiceHost.StartAsync("Chirp.Users", all, b => b.AddUsersSubgraph(), a => a.MapUsersSubgraph(), configureServices);
     }
 
     /// <summary>Signs with the trusted key, as a gateway whose clock shows <paramref name="time"/>.</summary>
-    public IdentityAssertionCodec AssertionsAt(TimeProvider time) => Codec(_key, time);
-
-    /// <summary>A codec that signs with <paramref name="key"/> under <see cref="KeyId"/> at the given clock.</summary>
-    public static IdentityAssertionCodec Codec(string key, TimeProvider time) =>
-        new(Options.Create(new IdentityAssertionOptions { Keys = { [KeyId] = key }, SigningKeyId = KeyId }), time);
+    public IdentityAssertionCodec AssertionsAt(TimeProvider time) => _keys.Codec(time);
 
     /// <summary>The gateway's assertion for a signed-in user.</summary>
     public string UserAssertion(TestUser user, string scope = "tweets:write email:manage") =>

@@ -19,15 +19,7 @@ public static class AuthorizationHeaderCheck
             return;
         }
 
-        const string description = "Send at most one Authorization header.";
-        context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_request\"";
-        var result = context.Request.Path.StartsWithSegments("/auth", StringComparison.OrdinalIgnoreCase)
-            ? Results.Json(new TokenEndpoints.OAuthError("invalid_request", description), statusCode: StatusCodes.Status400BadRequest)
-            : Results.Problem(
-                statusCode: StatusCodes.Status400BadRequest,
-                title: "Bad Request",
-                detail: description,
-                extensions: new Dictionary<string, object?> { ["code"] = ErrorCodes.BadUserInput });
-        await result.ExecuteAsync(context);
+        await BearerAuthentication.WriteBearerErrorAsync(
+            context, StatusCodes.Status400BadRequest, "invalid_request", "Send at most one Authorization header.", ErrorCodes.BadUserInput);
     });
 }

@@ -1,6 +1,7 @@
 using Chirp.Contracts;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 
 namespace Chirp.Gateway.Auth;
@@ -53,15 +54,26 @@ public static class BearerAuthentication
         await next(context);
     });
 
-    /// <summary>Writes the 401 answer for a token that does not validate, as a problem details body.</summary>
-    public static Task WriteInvalidTokenAsync(HttpContext context)
+    /// <summary>Writes the 401 answer for a token that does not validate (see <see cref="WriteBearerErrorAsync"/>).</summary>
+    public static Task WriteInvalidTokenAsync(HttpContext context) =>
+        WriteBearerErrorAsync(context, StatusCodes.Status401Unauthorized, "invalid_token", "The access token is invalid, expired or revoked.", ErrorCodes.Unauthenticated);
+
+    /// <summary>
+    /// Answers a bearer-token failure (RFC 6750 section 3.1): <c>WWW-Authenticate: Bearer error="…"</c>, and the body
+    /// each audience expects: an OAuth 2.0 error body (RFC 6749 section 5.2, <c>{"error","error_description"}</c>)
+    /// under <c>/auth/*</c>, a problem details body (RFC 9457) with <paramref name="code"/> elsewhere.
+    /// </summary>
+    public static Task WriteBearerErrorAsync(HttpContext context, int status, string error, string description, string code)
     {
-        context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
-        return Results.Problem(
-            statusCode: StatusCodes.Status401Unauthorized,
-            title: "Unauthorized",
-            detail: "The access token is invalid, expired or revoked.",
-            extensions: new Dictionary<string, object?> { ["code"] = ErrorCodes.Unauthenticated }).ExecuteAsync(context);
+        context.Response.Headers.WWWAuthenticate = $"Bearer error=\"{error}\"";
+        var result = context.Request.Path.StartsWithSegments("/auth", StringComparison.OrdinalIgnoreCase)
+            ? Results.Json(new TokenEndpoints.OAuthError(error, description), statusCode: status)
+            : Results.Problem(
+                statusCode: status,
+                title: ReasonPhrases.GetReasonPhrase(status),
+                detail: description,
+                extensions: new Dictionary<string, object?> { ["code"] = code });
+        return result.ExecuteAsync(context);
     }
 
     private static Task WriteNotLoadedAsync(HttpContext context)

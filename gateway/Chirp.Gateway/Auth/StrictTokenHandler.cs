@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -13,8 +14,18 @@ namespace Chirp.Gateway.Auth;
 /// only from our key folder, RFC 8725 section 3.10), repeated header parameters or claim names (RFC 7515 section 4,
 /// RFC 7519 section 4), an <c>alg</c> other than exactly <c>ES256</c>, a missing required claim, and an <c>iat</c>
 /// later than now plus the clock skew.
+/// <para>
+/// A token that validated is remembered (at most <paramref name="cacheSize"/> tokens, each until its <c>exp</c> plus
+/// the clock skew), so a client's later requests skip the ES256 signature check, which is nearly all of the cost of
+/// accepting a token. A remembered token is accepted only while the key that verified it is still the one its kid
+/// names (<paramref name="findKey"/>), so removing or replacing a key ends its tokens at once. Revocation is not
+/// remembered: it is checked on every request after this. Use it with <see cref="TokenIssuer.ValidationParameters"/> only.
+/// </para>
 /// </summary>
-public sealed class StrictTokenHandler(TimeProvider time) : JsonWebTokenHandler
+/// <param name="time">The clock for <c>iat</c> and for remembered tokens' expiry.</param>
+/// <param name="findKey">The verification key a kid names now, or null (<see cref="SigningKeys.Find"/>).</param>
+/// <param name="cacheSize">Most tokens remembered (<see cref="TokenOptions.ValidatedTokenCacheSize"/>); 0 remembers none.</param>
+public sealed class StrictTokenHandler(TimeProvider time, Func<string?, SecurityKey?> findKey, int cacheSize) : JsonWebTokenHandler, IDisposable
 {
     /// <summary>Longest token looked at, in characters; ours are about 700.</summary>
     public const int MaxTokenChars = 8 * 1024;
@@ -26,19 +37,45 @@ public sealed class StrictTokenHandler(TimeProvider time) : JsonWebTokenHandler
 
     private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false, MaxDepth = 16 };
 
-    /// <summary>Runs <see cref="Refusal"/>, then the library's validation; never throws on bad input.</summary>
+    private readonly MemoryCache? _validated = cacheSize > 0 ? new(new MemoryCacheOptions { SizeLimit = cacheSize }) : null;
+
+    /// <summary>
+    /// A remembered result for <paramref name="token"/>, or <see cref="Refusal"/> and then the library's validation;
+    /// never throws on bad input.
+    /// </summary>
     public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
     {
         ArgumentNullException.ThrowIfNull(validationParameters);
-        var refusal = Refusal(token, time.GetUtcNow(), validationParameters.ClockSkew);
+        var now = time.GetUtcNow();
+        if (_validated is not null && token is not null && _validated.TryGetValue(token, out Validated? known) && known is not null)
+        {
+            if (known.Until > now && ReferenceEquals(findKey(known.Kid), known.Key))
+            {
+                return known.Result;
+            }
+
+            _validated.Remove(token);
+        }
+
+        var refusal = Refusal(token, now, validationParameters.ClockSkew);
         if (refusal is not null)
         {
             // The reason names the rule only, never the token's content, so it is safe to log.
             return new TokenValidationResult { IsValid = false, Exception = new SecurityTokenMalformedException(refusal) };
         }
 
-        return await base.ValidateTokenAsync(token, validationParameters);
+        var result = await base.ValidateTokenAsync(token, validationParameters);
+        if (_validated is not null && result.IsValid && result.SecurityToken is JsonWebToken jwt && findKey(jwt.Kid) is { } key)
+        {
+            var until = new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero) + validationParameters.ClockSkew;
+            _validated.Set(token!, new Validated(result, jwt.Kid, key, until), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpiration = until });
+        }
+
+        return result;
     }
+
+    /// <inheritdoc />
+    public void Dispose() => _validated?.Dispose();
 
     /// <summary>
     /// Why <paramref name="token"/> is refused before its signature is checked, or null when it may go on.
@@ -121,4 +158,6 @@ public sealed class StrictTokenHandler(TimeProvider time) : JsonWebTokenHandler
             return null;
         }
     }
+
+    private sealed record Validated(TokenValidationResult Result, string Kid, SecurityKey Key, DateTimeOffset Until);
 }

@@ -14,12 +14,12 @@ namespace Chirp.Gateway.Auth;
 public sealed record TokenSubject(string UserId, string Handle, string DisplayName, string Scope);
 
 /// <summary>Issues and validates ES256 access tokens (RFC 7519, RFC 8725).</summary>
-public sealed class TokenIssuer(SigningKeys keys, IOptions<TokenOptions> options, TimeProvider time)
+public sealed class TokenIssuer(SigningKeys keys, IOptions<TokenOptions> options, TimeProvider time) : IDisposable
 {
     /// <summary>The JWT claim holding <c>{userId, handle, displayName}</c>.</summary>
     public const string ContextClaim = "context";
 
-    private readonly StrictTokenHandler _handler = new(time) { SetDefaultTimesOnTokenCreation = false };
+    private readonly StrictTokenHandler _handler = new(time, keys.Find, options.Value.ValidatedTokenCacheSize) { SetDefaultTimesOnTokenCreation = false };
 
     /// <summary>The validator that both the HTTP bearer scheme and live connections use (<see cref="StrictTokenHandler"/>).</summary>
     public StrictTokenHandler Handler => _handler;
@@ -85,6 +85,9 @@ public sealed class TokenIssuer(SigningKeys keys, IOptions<TokenOptions> options
         var result = await _handler.ValidateTokenAsync(token, ValidationParameters());
         return result.IsValid ? new ClaimsPrincipal(result.ClaimsIdentity) : null;
     }
+
+    /// <inheritdoc />
+    public void Dispose() => _handler.Dispose();
 
     /// <summary>Reads the <see cref="TokenSubject"/> back from a validated principal; null when its claims are incomplete.</summary>
     public static TokenSubject? SubjectOf(ClaimsPrincipal principal)

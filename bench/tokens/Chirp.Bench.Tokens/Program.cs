@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Chirp.Bench.Tokens.TokenValidationBenchmarks).Assembly).Run(args);
