@@ -13,12 +13,6 @@ namespace Chirp.Gateway;
 /// </summary>
 public static class GatewayService
 {
-    /// <summary>Subcommands of the gateway binary (it owns no database, so there is nothing to migrate).</summary>
-    public static IReadOnlyDictionary<string, ServiceCommand> Commands { get; } = new Dictionary<string, ServiceCommand>
-    {
-        ["migrate"] = (_, _, _) => Task.FromResult(0),
-    };
-
     /// <summary>Registers everything the gateway needs; fails at start when keys, supergraph or required settings are missing.</summary>
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
@@ -78,7 +72,7 @@ public static class GatewayService
         builder.Services.AddSingleton<LoginThrottle>();
         builder.Services.AddSingleton<GatewayReadiness>();
         builder.Services.AddHealthChecks().AddCheck<GatewayReadiness>(GatewayReadiness.Name, tags: [HostingExtensions.ReadyTag]);
-        builder.Services.AddHostedService<EagerSingletons>();
+        builder.Services.AddHostedService<StartupVerification>();
         builder.Services.AddSingleton<RevocationState>();
         builder.Services.AddSingleton<RevocationFeed>();
         builder.Services.AddSingleton<Sessions>();
@@ -128,7 +122,7 @@ public static class GatewayService
     /// Runs the readiness verification once at start, so a bad key folder, key or supergraph stops the process at
     /// once with the reason instead of leaving a replica that is never ready.
     /// </summary>
-    private sealed class EagerSingletons(GatewayReadiness readiness) : IHostedService
+    private sealed class StartupVerification(GatewayReadiness readiness) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken) => readiness.VerifyAsync();
 

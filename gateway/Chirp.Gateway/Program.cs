@@ -1,5 +1,4 @@
 using Chirp.Gateway;
-using Chirp.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddGateway();
@@ -7,4 +6,4 @@ builder.AddGateway();
 var app = builder.Build();
 app.MapGateway();
 
-return await app.RunWithCommandsAsync(args, GatewayService.Commands);
+await app.RunAsync();

@@ -28,7 +28,7 @@ public static class HostingExtensions
         builder.Services.AddHealthChecks();
         builder.Services.AddSingleton(TimeProvider.System);
 
-        var tracing = builder.Services.AddOpenTelemetry()
+        builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(serviceName))
             .WithTracing(t =>
             {
@@ -39,7 +39,6 @@ public static class HostingExtensions
                     t.AddOtlpExporter();
                 }
             });
-        _ = tracing;
         return builder;
     }
 
