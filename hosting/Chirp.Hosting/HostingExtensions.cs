@@ -45,11 +45,14 @@ public static class HostingExtensions
     /// <summary>
     /// Reads the gateway's <see cref="ChirpHeaders.Identity"/> assertion into <c>HttpContext.User</c>; an
     /// assertion that does not verify is answered with 401 before any endpoint runs (docs/architecture.md section 2).
-    /// Fails fast at start when <see cref="IdentityAssertionOptions"/> has no keys.
+    /// Loads the keys at start, so a missing or empty key folder stops the process with the reason, and reports
+    /// ready only while the keys sign and verify an assertion.
     /// </summary>
     public static IHostApplicationBuilder AddChirpIdentityAssertions(this IHostApplicationBuilder builder)
     {
         builder.AddIdentityAssertionCodec();
+        builder.Services.AddHostedService<IdentityKeysCheck>();
+        builder.Services.AddHealthChecks().AddCheck<IdentityKeysCheck>("identity-keys", tags: [ReadyTag]);
         builder.Services.AddAuthentication(ChirpClaims.Scheme)
             .AddScheme<AuthenticationSchemeOptions, IdentityAssertionHandler>(ChirpClaims.Scheme, null);
         builder.Services.AddAuthorization();
@@ -65,6 +68,7 @@ public static class HostingExtensions
         builder.Services.AddOptions<IdentityAssertionOptions>()
             .BindConfiguration(IdentityAssertionOptions.SectionName)
             .ValidateDataAnnotations()
+            .Validate(o => Directory.Exists(o.KeyDirectory), "IdentityAssertion:KeyDirectory must name an existing folder of <kid>.key files.")
             .ValidateOnStart();
         builder.Services.AddSingleton<IdentityAssertionCodec>();
         return builder;
@@ -108,4 +112,27 @@ public static class HostingExtensions
     /// <summary>Adds a readiness check from a delegate.</summary>
     public static IHealthChecksBuilder AddReadinessCheck(this IServiceCollection services, string name, Func<CancellationToken, Task<bool>> check) =>
         services.AddHealthChecks().AddAsyncCheck(name, async ct => await check(ct) ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy(), [ReadyTag]);
+
+    /// <summary>
+    /// Loads the identity keys when the host starts (a folder without a usable key stops it) and, as a readiness check,
+    /// signs and verifies an assertion with them.
+    /// </summary>
+    private sealed class IdentityKeysCheck(IServiceProvider services) : IHostedService, IHealthCheck
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            _ = services.GetRequiredService<IdentityAssertionCodec>();
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            var codec = services.GetRequiredService<IdentityAssertionCodec>();
+            return Task.FromResult(codec.Verify(codec.Sign("readiness", "readiness", "readiness", "")) is null
+                ? HealthCheckResult.Unhealthy($"An identity assertion signed with key '{codec.SigningKeyId}' does not verify.")
+                : HealthCheckResult.Healthy());
+        }
+    }
 }

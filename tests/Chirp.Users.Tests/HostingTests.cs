@@ -43,6 +43,39 @@ public sealed class HostingTests(UsersService users)
     }
 
     [Fact]
+    public async Task AMissingIdentityKeyFolderStopsTheStart()
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => users.StartAsync(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Users"] = users.ConnectionString,
+            ["IdentityAssertion:KeyDirectory"] = Path.Combine(Path.GetTempPath(), "chirp-no-such-folder-" + Guid.NewGuid().ToString("N")),
+        }));
+
+        Assert.Contains("IdentityAssertion:KeyDirectory", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnIdentityKeyFolderWithoutAUsableKeyStopsTheStart()
+    {
+        var folder = Directory.CreateTempSubdirectory("chirp-empty-keys-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(folder, "short.key"), Convert.ToBase64String(new byte[16]));
+            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => users.StartAsync(new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:Users"] = users.ConnectionString,
+                ["IdentityAssertion:KeyDirectory"] = folder,
+            }));
+
+            Assert.Contains("at least 32 bytes", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task MigrateAgainstAnUnreachableDatabaseFailsWithExitCode1()
     {
         await using var host = await users.StartAsync(new Dictionary<string, string?>

@@ -57,12 +57,17 @@ public sealed class UsersService : IAsyncLifetime
     }
 
     /// <summary>
-    /// Starts another users subgraph with these settings on top of a trusted assertion key (so each test can
-    /// point one at a broken database or leave a setting out).
+    /// Starts another users subgraph with these settings on top of the trusted assertion key folder (so each test can
+    /// point one at a broken database, another key folder, or leave a setting out).
     /// </summary>
     public Task<ServiceHost> StartAsync(IDictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null)
     {
-        var all = new Dictionary<string, string?>(settings) { [_keys.Setting.Key] = _keys.Setting.Value };
+        var all = new Dictionary<string, string?> { [_keys.Setting.Key] = _keys.Setting.Value };
+        foreach (var (key, value) in settings)
+        {
+            all[key] = value;
+        }
+
         return ServiceHost.StartAsync("Chirp.Users", all, b => b.AddUsersSubgraph(), a => a.MapUsersSubgraph(), configureServices);
     }
 
