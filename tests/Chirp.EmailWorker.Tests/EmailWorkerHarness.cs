@@ -1,9 +1,14 @@
+using System.Diagnostics;
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Chirp.Contracts;
 using Chirp.EmailWorker.Data;
+using Chirp.EmailWorker.Links;
+using Chirp.EmailWorker.Mail;
 using Chirp.Hosting;
 using Chirp.Testing;
 using Microsoft.EntityFrameworkCore;
@@ -20,11 +25,42 @@ namespace Chirp.EmailWorker.Tests;
 public sealed class EmailWorkerHarness : IAsyncDisposable
 {
     public const string From = "Chirp <no-reply@chirp.test>";
+
+    /// <summary>The gateway's public base URL as the worker is configured with it; <see cref="SendLinkAsync"/> maps it to the worker.</summary>
+    public const string PublicBaseUrl = "https://chirp.test";
+
+    /// <summary>DKIM signing domain and selector of the test key (<see cref="DkimKey"/>).</summary>
+    public const string DkimDomain = "chirp.test";
+
+    public const string DkimSelector = "test";
+
+    /// <summary>The link key id the harness signs with by default.</summary>
+    public const string LinkKeyId = "links-1";
+
     private const string KeyId = "test";
+
+    /// <summary>A link key for tests (32 bytes, base64), distinct from the identity key.</summary>
+    public static readonly string LinkKey = Convert.ToBase64String(Encoding.ASCII.GetBytes("chirp-email-worker-tests-link-key-0123456789"));
+
+    /// <summary>The RSA key the worker signs DKIM with, generated once per test run and written to a temporary PEM file.</summary>
+    public static readonly RSA DkimKey = RSA.Create(2048);
+
+    private static readonly Lazy<string> LazyDkimKeyFile = new(() =>
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"chirp-dkim-{Environment.ProcessId}.pem");
+        File.WriteAllText(path, DkimKey.ExportPkcs8PrivateKeyPem());
+        return path;
+    });
 
     private static readonly string Key = Convert.ToBase64String(Encoding.ASCII.GetBytes("chirp-email-worker-tests-hmac-key-0123456789"));
 
     private readonly Dictionary<string, string?> _settings;
+
+    /// <summary>Path of the PEM file holding <see cref="DkimKey"/>.</summary>
+    public static string DkimKeyFile => LazyDkimKeyFile.Value;
+
+    /// <summary>The DKIM options the harness configures the worker with.</summary>
+    public static DkimOptions Dkim => new() { Domain = DkimDomain, Selector = DkimSelector, PrivateKeyFile = DkimKeyFile };
     private readonly IdentityAssertionCodec _codec;
 
     private EmailWorkerHarness(RedisServer redis, SmtpSink smtp, string emailConnectionString, ConnectionMultiplexer client, Dictionary<string, string?> settings)
@@ -74,6 +110,13 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
             ["Smtp:From"] = From,
             ["Smtp:Timeout"] = "00:00:05",
             [$"IdentityAssertion:Keys:{KeyId}"] = Key,
+            ["EmailLinks:PublicBaseUrl"] = PublicBaseUrl,
+            [$"EmailLinks:Keys:{LinkKeyId}"] = LinkKey,
+            ["EmailLinks:SigningKeyId"] = LinkKeyId,
+            ["EmailLinks:ConfirmationResendInterval"] = "00:00:00",
+            ["Dkim:Domain"] = DkimDomain,
+            ["Dkim:Selector"] = DkimSelector,
+            ["Dkim:PrivateKeyFile"] = DkimKeyFile,
             ["EmailWorker:PollInterval"] = "00:00:00.100",
             ["EmailWorker:RetryBaseDelay"] = "00:00:00.200",
             ["EmailWorker:RetryMaxDelay"] = "00:00:01",
@@ -111,6 +154,79 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
     {
         Assert.Null(Worker);
         Worker = await ServiceHost.StartAsync("Chirp.EmailWorker", _settings, b => b.AddEmailWorker(), a => a.MapEmailWorker());
+    }
+
+    /// <summary>
+    /// Sends <paramref name="method"/> to a link the worker mailed (<c>{PublicBaseUrl}/email/...</c>) at the worker itself,
+    /// as the gateway forwards it; a POST carries RFC 8058's body <c>List-Unsubscribe=One-Click</c>. Returns the status and page.
+    /// </summary>
+    public async Task<(int Status, string Page)> SendLinkAsync(HttpMethod method, string link)
+    {
+        Assert.StartsWith(PublicBaseUrl + "/email/", link, StringComparison.Ordinal);
+        var worker = Worker ?? throw new InvalidOperationException("The worker is not running.");
+        using var http = worker.CreateClient();
+        using var request = new HttpRequestMessage(method, link[(PublicBaseUrl.Length + 1)..]);
+        if (method == HttpMethod.Post)
+        {
+            request.Content = new FormUrlEncodedContent([new("List-Unsubscribe", "One-Click")]);
+        }
+
+        using var response = await http.SendAsync(request);
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>
+    /// A link signer as a worker configured with the single key <paramref name="kid"/> = <paramref name="key"/> would be at
+    /// <paramref name="now"/>: issues links dated in the past or signed by another key.
+    /// </summary>
+    public static EmailLinks LinksAt(DateTimeOffset now, string kid = LinkKeyId, string? key = null) =>
+        new(
+            Options.Create(new EmailLinkOptions { PublicBaseUrl = PublicBaseUrl, Keys = new() { [kid] = key ?? LinkKey }, SigningKeyId = kid }),
+            Options.Create(new IdentityAssertionOptions()),
+            new FixedTime(now));
+
+    /// <summary>The first <c>{PublicBaseUrl}/email/...</c> link in <paramref name="text"/>.</summary>
+    public static string LinkIn(string? text)
+    {
+        var match = Regex.Match(text ?? "", Regex.Escape(PublicBaseUrl) + @"/email/[A-Za-z]+\?token=[A-Za-z0-9_.%-]+");
+        Assert.True(match.Success, $"no link in: {text}");
+        return match.Value;
+    }
+
+    /// <summary>The settings row of <paramref name="userId"/>, or null.</summary>
+    public async Task<EmailSettings?> SettingsAsync(Guid userId)
+    {
+        await using var db = CreateDbContext();
+        return await db.EmailSettings.AsNoTracking().FirstOrDefaultAsync(s => s.UserId == userId);
+    }
+
+    /// <summary>
+    /// Starts the worker as a child process (<c>dotnet Chirp.EmailWorker.dll</c> from the test's output folder) with the
+    /// harness settings as environment variables, so a test can kill it with SIGKILL like a crashed pod.
+    /// </summary>
+    public Process StartWorkerProcess()
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Chirp.EmailWorker.dll"));
+        foreach (var (key, value) in _settings)
+        {
+            info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        info.Environment["Urls"] = "http://127.0.0.1:0";
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+        var process = Process.Start(info) ?? throw new InvalidOperationException("The worker process did not start.");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
     }
 
     public async Task StopWorkerAsync()
@@ -232,6 +348,13 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
     public string IdentityFor(Guid userId, string scope = "tweets:write email:manage") =>
         _codec.Sign(userId.ToString(), "user" + userId.ToString("N")[..8], "Test User", scope);
 
+    /// <summary>Runs <c>updateEmailSettings</c> as <paramref name="userId"/> with <paramref name="input"/>; returns the status and body.</summary>
+    public Task<(int Status, JsonObject Body)> UpdateSettingsAsync(Guid userId, JsonObject input) =>
+        GraphQLAsync(
+            "mutation ($input: UpdateEmailSettingsInput!) { updateEmailSettings(input: $input) { emailSettings { address verified notifyOnRetweet } } }",
+            new JsonObject { ["input"] = input },
+            IdentityFor(userId));
+
     /// <summary>POSTs a GraphQL request to the worker; returns the status and the parsed body.</summary>
     public async Task<(int Status, JsonObject Body)> GraphQLAsync(string query, JsonObject? variables = null, string? identity = null)
     {
@@ -297,6 +420,11 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
         {
             return null;
         }
+    }
+
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
     }
 
     /// <summary>Orders stream ids (<c>ms-seq</c>) numerically.</summary>
