@@ -101,10 +101,17 @@ public sealed class TweetsServers : IAsyncLifetime
         return connectionString;
     }
 
-    /// <summary>Starts another tweets subgraph in-process.</summary>
-    public Task<ServiceHost> StartTweetsAsync(string tweetsConnectionString, string redisConnectionString) =>
-        ServiceHost.StartAsync("Chirp.Tweets", Settings(tweetsConnectionString, redisConnectionString),
-            b => b.AddTweetsSubgraph(), a => a.MapTweetsSubgraph());
+    /// <summary>Starts another tweets subgraph in-process; <paramref name="overrides"/> change or add settings.</summary>
+    public Task<ServiceHost> StartTweetsAsync(string tweetsConnectionString, string redisConnectionString, IDictionary<string, string?>? overrides = null)
+    {
+        var settings = Settings(tweetsConnectionString, redisConnectionString);
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        return ServiceHost.StartAsync("Chirp.Tweets", settings, b => b.AddTweetsSubgraph(), a => a.MapTweetsSubgraph());
+    }
 
     /// <summary>An identity assertion for <paramref name="user"/> with the given scopes.</summary>
     public string AssertionFor(TestUser user, string scope = $"{ChirpScopes.TweetsWrite} {ChirpScopes.EmailManage}") =>
