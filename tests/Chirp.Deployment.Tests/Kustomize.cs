@@ -39,6 +39,9 @@ internal static class Kustomize
                 "IdentityAssertion__Keys__dev=cGxhY2Vob2xkZXItcGxhY2Vob2xkZXItcGxhY2Vob2xkZXI=\nIdentityAssertion__SigningKeyId=dev\n");
             File.WriteAllText(Path.Combine(secrets, "token-signing.pem"), "placeholder\n");
             File.WriteAllText(Path.Combine(secrets, "postgres.env"), "POSTGRES_PASSWORD=placeholder\n");
+            File.WriteAllText(Path.Combine(secrets, "email-links.env"),
+                "EmailLinks__Keys__dev=cGxhY2Vob2xkZXItcGxhY2Vob2xkZXItbGlua3MtbGlua3M=\nEmailLinks__SigningKeyId=dev\n");
+            File.WriteAllText(Path.Combine(secrets, "dkim.pem"), "placeholder\n");
             foreach (var db in new[] { "users", "tweets", "email" })
             {
                 var name = char.ToUpperInvariant(db[0]) + db[1..];
