@@ -72,6 +72,7 @@ public static class TweetsSubgraph
         services.AddSingleton<RedisConnection>();
         services.AddSingleton<OutboxSignal>();
         services.AddHostedService<OutboxRelay>();
+        services.AddHostedService<OutboxListener>();
         services.AddSingleton<RetweetFeed>();
         services.AddHostedService(sp => sp.GetRequiredService<RetweetFeed>());
 

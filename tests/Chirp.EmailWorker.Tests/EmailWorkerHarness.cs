@@ -92,11 +92,13 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
     /// <summary>
     /// Starts Redis and an SMTP sink, creates and migrates a database on <paramref name="postgres"/>, and (unless
     /// <paramref name="startWorker"/> is false) starts the worker. <paramref name="settings"/> override the defaults,
-    /// which use short delays so retries happen within a test.
+    /// which use short delays so retries happen within a test. <paramref name="redisAppendOnly"/> gives Redis an
+    /// append-only file, so it keeps the stream and the group across a restart.
     /// </summary>
-    public static async Task<EmailWorkerHarness> StartAsync(PostgresServer postgres, IDictionary<string, string?>? settings = null, bool startWorker = true)
+    public static async Task<EmailWorkerHarness> StartAsync(
+        PostgresServer postgres, IDictionary<string, string?>? settings = null, bool startWorker = true, bool redisAppendOnly = false)
     {
-        var redis = await RedisServer.StartAsync();
+        var redis = await RedisServer.StartAsync(redisAppendOnly);
         var smtp = await SmtpSink.StartAsync();
         var email = await postgres.CreateDatabaseAsync("email_" + Guid.NewGuid().ToString("N")[..12]);
         await MigrateAsync(email);

@@ -3,8 +3,9 @@ using System.Diagnostics;
 namespace Chirp.EmailWorker.Tests;
 
 /// <summary>
-/// Case C09 with a real crash: the worker runs as a child process and is killed with SIGKILL at a known point between
-/// reading an event and the SMTP server accepting its mail. Another worker reclaims the entry and mails it once.
+/// Case C09 with real crashes: the worker runs as a child process and is killed with SIGKILL at a known point between
+/// reading an event and the SMTP server accepting its mail (another worker reclaims the entry and mails it once), and
+/// Redis restarts from its append-only file while an event is in flight.
 /// </summary>
 public sealed class WorkerCrashTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
 {
@@ -50,5 +51,28 @@ public sealed class WorkerCrashTests(PostgresFixture postgres) : IClassFixture<P
                 victim.Kill();
             }
         }
+    }
+
+    [Fact]
+    public async Task RedisWithAnAppendOnlyFileRestartsWhileAnEventIsInFlightAndOneMailGoesOut()
+    {
+        await using var h = await EmailWorkerHarness.StartAsync(postgres.Server, redisAppendOnly: true);
+        var alice = Guid.CreateVersion7();
+        await h.SetSettingsAsync(alice, "alice@example.test");
+        await h.WaitForGroupAsync();
+        h.Smtp.HoldNext();
+        var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(alice));
+        await h.Smtp.WaitUntilHeldAsync(TimeSpan.FromSeconds(30));
+
+        // The entry is read and pending while Redis goes down and comes back from its append-only file.
+        await h.Redis.StopAsync();
+        await h.Redis.StartAgainAsync();
+        h.Smtp.ReleaseHeld();
+
+        await h.Smtp.WaitForMailToAsync("alice@example.test", TimeSpan.FromSeconds(30));
+        await h.WaitUntilAcknowledgedAsync(id, TimeSpan.FromSeconds(30));
+        await h.Smtp.AssertNoMailAsync(_ => h.Smtp.Messages.Count > 1, TimeSpan.FromSeconds(3));
+        Assert.Single(await h.SentLogAsync());
+        Assert.Empty(await h.DeadLettersAsync());
     }
 }

@@ -129,4 +129,28 @@ public sealed class OutboxRelayTests(TweetsServers servers)
         Assert.Equal(2L, await servers.ScalarAsync<long>("SELECT count(*) FROM outbox_messages WHERE payload LIKE '%recent-sent%'", database));
         Assert.Equal(2L, await servers.ScalarAsync<long>("SELECT count(*) FROM outbox_messages WHERE payload LIKE '%old-unsent%' AND sent_at IS NULL", database));
     }
+
+    [Fact]
+    public async Task ACommitOnOneReplicaWakesTheRelayOfAnotherAtOnce()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var database = await servers.NewDatabaseAsync();
+        // The writer relays nothing; the relay polls only every ten minutes, so only the commit's NOTIFY can wake it.
+        await using var relay = await servers.StartTweetsAsync(database, redis.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Outbox:PollInterval"] = "00:10:00",
+        });
+        await using var writer = await servers.StartTweetsAsync(database, redis.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Outbox:Enabled"] = "false",
+        });
+        var tweetId = await servers.CreateTweetAsync(TestUser.New("alice"), "wake up", writer);
+        await Task.Delay(1000); // both relays have run their first pass and wait
+
+        var (retweetId, _) = await servers.RetweetAsync(TestUser.New("bob"), tweetId, writer);
+
+        await using var client = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        Assert.True(await TweetsServers.EventuallyAsync(
+            async () => (await TweetsServers.StreamEntriesForAsync(client, retweetId)).Length == 1, TimeSpan.FromSeconds(10)));
+    }
 }

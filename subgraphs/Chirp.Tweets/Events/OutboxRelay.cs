@@ -20,7 +20,7 @@ namespace Chirp.Tweets.Events;
 /// Every <see cref="OutboxRelayOptions.CleanupInterval"/> it deletes rows sent more than
 /// <see cref="OutboxRelayOptions.Retention"/> ago, <see cref="OutboxRelayOptions.CleanupBatchSize"/> at a time so no
 /// statement holds many row locks or runs long.
-/// Wakes on <see cref="OutboxSignal"/> after a commit, on a Redis reconnect, and every
+/// Wakes on <see cref="OutboxSignal"/> after a commit of any replica (<see cref="OutboxListener"/>), on a Redis reconnect, and every
 /// <see cref="OutboxRelayOptions.PollInterval"/>. Delivery is at least once: a crash between <c>XADD</c> and the
 /// commit of <c>sent_at</c> sends the row again, and consumers dedupe by <c>eventId</c>.
 /// </summary>
@@ -194,7 +194,7 @@ public sealed class OutboxRelay(
         }
         else
         {
-            logger.LogInformation("Relayed {Count} outbox message(s).", rows.Count);
+            logger.LogDebug("Relayed {Count} outbox message(s).", rows.Count);
         }
 
         return failed;
