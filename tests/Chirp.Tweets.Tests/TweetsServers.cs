@@ -101,8 +101,13 @@ public sealed class TweetsServers : IAsyncLifetime
         return connectionString;
     }
 
-    /// <summary>Starts another tweets subgraph in-process; <paramref name="overrides"/> change or add settings.</summary>
-    public Task<ServiceHost> StartTweetsAsync(string tweetsConnectionString, string redisConnectionString, IDictionary<string, string?>? overrides = null)
+    /// <summary>
+    /// Starts another tweets subgraph in-process; <paramref name="overrides"/> change or add settings,
+    /// <paramref name="configureServices"/> adds services (a log capture, say).
+    /// </summary>
+    public Task<ServiceHost> StartTweetsAsync(
+        string tweetsConnectionString, string redisConnectionString, IDictionary<string, string?>? overrides = null,
+        Action<IServiceCollection>? configureServices = null)
     {
         var settings = Settings(tweetsConnectionString, redisConnectionString);
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
@@ -110,7 +115,7 @@ public sealed class TweetsServers : IAsyncLifetime
             settings[key] = value;
         }
 
-        return ServiceHost.StartAsync("Chirp.Tweets", settings, b => b.AddTweetsSubgraph(), a => a.MapTweetsSubgraph());
+        return ServiceHost.StartAsync("Chirp.Tweets", settings, b => b.AddTweetsSubgraph(), a => a.MapTweetsSubgraph(), configureServices);
     }
 
     /// <summary>An identity assertion for <paramref name="user"/> with the given scopes.</summary>
