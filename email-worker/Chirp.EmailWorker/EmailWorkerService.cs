@@ -1,6 +1,8 @@
 using Chirp.Contracts;
 using Chirp.EmailWorker.Data;
 using Chirp.EmailWorker.Events;
+using Chirp.EmailWorker.Links;
+using Chirp.EmailWorker.Mail;
 using Chirp.EmailWorker.Schema;
 using Chirp.GraphQL.AspNetCore;
 using Chirp.GraphQL.AspNetCore.Federation;
@@ -23,8 +25,10 @@ public static class EmailWorkerService
 
     /// <summary>
     /// Registers options (validated on start: <c>ConnectionStrings:Email</c>, <c>ConnectionStrings:Redis</c>,
-    /// <c>Smtp:Host</c>, <c>Smtp:Port</c>, <c>Smtp:From</c>, <c>IdentityAssertion:Keys</c>), the database, the
-    /// subgraph, the identity assertions and the consumer.
+    /// <c>Smtp:Host</c>, <c>Smtp:Port</c>, <c>Smtp:From</c>, <c>IdentityAssertion:KeyDirectory</c>, <c>EmailLinks:PublicBaseUrl</c>,
+    /// <c>EmailLinks:KeyDirectory</c>, <c>Dkim:Domain</c>, <c>Dkim:Selector</c>,
+    /// <c>Dkim:PrivateKeyFile</c>), the database, the subgraph, the identity assertions, the signed links, DKIM signing
+    /// and the consumer.
     /// </summary>
     public static WebApplicationBuilder AddEmailWorker(this WebApplicationBuilder builder)
     {
@@ -47,12 +51,28 @@ public static class EmailWorkerService
             .Validate(o => o.RetryMaxDelay <= o.ClaimIdleTime, "EmailWorker:RetryMaxDelay must not exceed EmailWorker:ClaimIdleTime.")
             .ValidateOnStart();
 
+        services.AddOptions<EmailLinkOptions>()
+            .BindConfiguration(EmailLinkOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(o => EmailLinkOptions.IsValidBaseUrl(o.PublicBaseUrl),
+                "EmailLinks:PublicBaseUrl must be the gateway's absolute public URL, HTTPS unless the host is loopback, e.g. 'https://chirp.example.com'.")
+            .Validate(o => Directory.Exists(o.KeyDirectory), "EmailLinks:KeyDirectory must name an existing folder of <kid>.key files.")
+            .ValidateOnStart();
+        services.AddOptions<DkimOptions>()
+            .BindConfiguration(DkimOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DkimOptions>, DkimOptionsValidation>();
+
         services.AddDbContextFactory<EmailDbContext>((sp, db) =>
             db.UseNpgsql(sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Email));
         services.AddHealthChecks().AddDbContextCheck<EmailDbContext>("email-database", tags: [HostingExtensions.ReadyTag]);
 
         services.AddSingleton<RedisConnection>();
+        services.AddSingleton<EmailLinks>();
+        services.AddSingleton<MailSigner>();
         services.AddSingleton<SmtpMailSender>();
+        services.AddSingleton<ConfirmationSender>();
         services.AddHostedService<RetweetMailConsumer>();
 
         services.AddGraphQL(graphql => graphql
@@ -65,13 +85,17 @@ public static class EmailWorkerService
         return builder;
     }
 
-    /// <summary>Maps <c>/health/live</c>, <c>/health/ready</c> and <c>GET|POST /graphql</c> behind the identity assertion check.</summary>
+    /// <summary>
+    /// Maps <c>/health/live</c>, <c>/health/ready</c>, <c>GET|POST /graphql</c> behind the identity assertion check, and
+    /// the pages of the signed links <c>GET|POST /email/confirm</c> and <c>GET|POST /email/unsubscribe</c>.
+    /// </summary>
     public static WebApplication MapEmailWorker(this WebApplication app)
     {
         app.UseRouting();
         app.UseChirpIdentityAssertions();
         app.MapChirpHealth();
         app.MapGraphQLHttp("/graphql");
+        app.MapEmailLinks();
         return app;
     }
 

@@ -1,6 +1,5 @@
 using System.Buffers.Text;
 using System.ComponentModel.DataAnnotations;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Chirp.Contracts;
@@ -38,7 +37,7 @@ public sealed class IdentityAssertionCodec : IDisposable
     /// <exception cref="InvalidOperationException">The folder is missing or empty, a key is not base64 or shorter than 32 bytes, or the signing key id names no key.</exception>
     public IdentityAssertionCodec(IOptions<IdentityAssertionOptions> options, TimeProvider time, ILogger<IdentityAssertionCodec> logger)
     {
-        _keys = new KeyRing<byte[]>(options.Value, IdentityAssertionOptions.SectionName, "*.key", Parse, time, logger);
+        _keys = HmacKeys.Load(options.Value, IdentityAssertionOptions.SectionName, time, logger);
         _lifetimeSeconds = options.Value.LifetimeSeconds;
         _time = time;
     }
@@ -49,12 +48,12 @@ public sealed class IdentityAssertionCodec : IDisposable
     /// <summary>Issues an assertion for a caller, valid for the configured lifetime (60 s at most).</summary>
     public string Sign(string userId, string handle, string displayName, string scope)
     {
-        var (kid, key, _) = _keys.Signing;
+        var key = _keys.Signing;
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
-        var payload = new IdentityAssertionPayload(userId, handle, displayName, scope, now, now + _lifetimeSeconds, kid);
+        var payload = new IdentityAssertionPayload(userId, handle, displayName, scope, now, now + _lifetimeSeconds, key.Kid);
         var json = JsonSerializer.SerializeToUtf8Bytes(payload, ContractsJsonContext.Default.IdentityAssertionPayload);
         var body = Base64Url.EncodeToString(json);
-        var mac = HMACSHA256.HashData(key, Encoding.ASCII.GetBytes(body));
+        var mac = key.Mac(Encoding.ASCII.GetBytes(body));
         return body + "." + Base64Url.EncodeToString(mac);
     }
 
@@ -88,13 +87,7 @@ public sealed class IdentityAssertionCodec : IDisposable
             return null;
         }
 
-        if (payload?.Kid is null || payload.Sub is null || _keys.Find(payload.Kid) is not { } ring)
-        {
-            return null;
-        }
-
-        var expected = HMACSHA256.HashData(ring.Key, Encoding.ASCII.GetBytes(body));
-        if (!CryptographicOperations.FixedTimeEquals(expected, mac))
+        if (payload?.Kid is null || payload.Sub is null || !_keys.Verify(payload.Kid, Encoding.ASCII.GetBytes(body), mac))
         {
             return null;
         }
@@ -103,21 +96,9 @@ public sealed class IdentityAssertionCodec : IDisposable
         return payload.Exp + 5 < now || payload.Iat - 5 > now ? null : payload;
     }
 
+    /// <summary>True when <paramref name="other"/> holds one of these keys (see <see cref="HmacKeys.SharesKeyWith"/>).</summary>
+    public bool SharesKeyWith(KeyRing<byte[]> other) => _keys.SharesKeyWith(other);
+
     /// <inheritdoc />
     public void Dispose() => _keys.Dispose();
-
-    private static byte[] Parse(string kid, string text)
-    {
-        byte[] bytes;
-        try
-        {
-            bytes = Convert.FromBase64String(text.Trim());
-        }
-        catch (FormatException)
-        {
-            throw new InvalidOperationException($"Identity key '{kid}.key' is not base64.");
-        }
-
-        return bytes.Length >= 32 ? bytes : throw new InvalidOperationException($"Identity key '{kid}.key' must be at least 32 bytes.");
-    }
 }

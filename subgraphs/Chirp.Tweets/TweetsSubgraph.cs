@@ -7,6 +7,7 @@ using Chirp.Tweets.Events;
 using Chirp.Tweets.Schema;
 using GraphQL;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace Chirp.Tweets;
@@ -58,8 +59,12 @@ public static class TweetsSubgraph
             .ValidateDataAnnotations().ValidateOnStart();
 
         // Data
-        services.AddDbContextFactory<TweetsDbContext>((sp, options) =>
-            options.UseNpgsql(sp.GetRequiredService<IOptions<TweetsConnectionStrings>>().Value.Tweets));
+        services.AddDbContextFactory<TweetsDbContext>((sp, options) => options
+            .UseNpgsql(sp.GetRequiredService<IOptions<TweetsConnectionStrings>>().Value.Tweets)
+            // EF Core logs every failed command as an error with a stack trace, including the unique violation of two
+            // concurrent retweets by one user, which TweetStore expects and handles. Failures that are not handled
+            // reach the caller and are logged there (ErrorShaping), so these two events stay at Debug.
+            .ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug))));
         services.AddSingleton<TweetStore>();
         services.AddHealthChecks().AddDbContextCheck<TweetsDbContext>("tweets-db", tags: [HostingExtensions.ReadyTag]);
 
@@ -67,6 +72,7 @@ public static class TweetsSubgraph
         services.AddSingleton<RedisConnection>();
         services.AddSingleton<OutboxSignal>();
         services.AddHostedService<OutboxRelay>();
+        services.AddHostedService<OutboxListener>();
         services.AddSingleton<RetweetFeed>();
         services.AddHostedService(sp => sp.GetRequiredService<RetweetFeed>());
 

@@ -38,6 +38,8 @@ internal static class Kustomize
             File.WriteAllText(Path.Combine(secrets, "identity-assertion.key"), "cGxhY2Vob2xkZXItcGxhY2Vob2xkZXItcGxhY2Vob2xkZXI=\n");
             File.WriteAllText(Path.Combine(secrets, "token-signing.pem"), "placeholder\n");
             File.WriteAllText(Path.Combine(secrets, "postgres.env"), "POSTGRES_PASSWORD=placeholder\n");
+            File.WriteAllText(Path.Combine(secrets, "email-links.key"), "cGxhY2Vob2xkZXItcGxhY2Vob2xkZXItbGlua3MtbGlua3M=\n");
+            File.WriteAllText(Path.Combine(secrets, "dkim.pem"), "placeholder\n");
             foreach (var db in new[] { "users", "tweets", "email" })
             {
                 var name = char.ToUpperInvariant(db[0]) + db[1..];

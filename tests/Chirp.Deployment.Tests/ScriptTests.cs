@@ -61,7 +61,7 @@ public sealed class ScriptTests
             var identityKey = Assert.Single(files, f => f.Key.StartsWith(".keys/identity/", StringComparison.Ordinal));
             Assert.Equal(32, Convert.FromBase64String(identityKey.Value.Trim()).Length);
 
-            foreach (var name in new[] { "identity-assertion.key", "token-signing.pem", "postgres.env", "users-database.env", "tweets-database.env", "email-database.env" })
+            foreach (var name in new[] { "identity-assertion.key", "email-links.key", "token-signing.pem", "postgres.env", "users-database.env", "tweets-database.env", "email-database.env" })
             {
                 Assert.True(files.ContainsKey($"kustomize/overlays/dev/secrets/{name}"), $"{name} was not written");
             }

@@ -1,13 +1,20 @@
+using System.Diagnostics;
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Chirp.Contracts;
 using Chirp.EmailWorker.Data;
+using Chirp.EmailWorker.Links;
+using Chirp.EmailWorker.Mail;
 using Chirp.Hosting;
 using Chirp.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Chirp.EmailWorker.Tests;
@@ -19,20 +26,58 @@ namespace Chirp.EmailWorker.Tests;
 public sealed class EmailWorkerHarness : IAsyncDisposable
 {
     public const string From = "Chirp <no-reply@chirp.test>";
+
+    /// <summary>The gateway's public base URL as the worker is configured with it; <see cref="SendLinkAsync"/> maps it to the worker.</summary>
+    public const string PublicBaseUrl = "https://chirp.test";
+
+    /// <summary>DKIM signing domain and selector of the test key (<see cref="DkimKey"/>).</summary>
+    public const string DkimDomain = "chirp.test";
+
+    public const string DkimSelector = "test";
+
+    /// <summary>The link key id the harness signs with by default.</summary>
+    public const string LinkKeyId = "links-1";
+
+    /// <summary>A link key for tests (32 bytes, base64), distinct from the identity key.</summary>
+    public static readonly string LinkKey = Convert.ToBase64String(Encoding.ASCII.GetBytes("chirp-email-worker-tests-link-key-0123456789"));
+
+    /// <summary>The RSA key the worker signs DKIM with, generated once per test run and written to a temporary PEM file.</summary>
+    public static readonly RSA DkimKey = RSA.Create(2048);
+
+    private static readonly Lazy<string> LazyDkimKeyFile = new(() =>
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"chirp-dkim-{Environment.ProcessId}.pem");
+        File.WriteAllText(path, DkimKey.ExportPkcs8PrivateKeyPem());
+        return path;
+    });
+
+
     private readonly Dictionary<string, string?> _settings;
-    private readonly IdentityKeys _keys;
+
+    /// <summary>Path of the PEM file holding <see cref="DkimKey"/>.</summary>
+    public static string DkimKeyFile => LazyDkimKeyFile.Value;
+
+    /// <summary>The DKIM options the harness configures the worker with.</summary>
+    public static DkimOptions Dkim => new() { Domain = DkimDomain, Selector = DkimSelector, PrivateKeyFile = DkimKeyFile };
+
+    private readonly KeyFolder _identityKeys;
     private readonly IdentityAssertionCodec _codec;
 
-    private EmailWorkerHarness(RedisServer redis, SmtpSink smtp, string emailConnectionString, ConnectionMultiplexer client, IdentityKeys keys, Dictionary<string, string?> settings)
+    private EmailWorkerHarness(
+        RedisServer redis, SmtpSink smtp, string emailConnectionString, ConnectionMultiplexer client, KeyFolder identityKeys, KeyFolder linkKeys, Dictionary<string, string?> settings)
     {
-        _keys = keys;
         Redis = redis;
         Smtp = smtp;
         EmailConnectionString = emailConnectionString;
         RedisClient = client;
+        _identityKeys = identityKeys;
+        LinkKeys = linkKeys;
         _settings = settings;
-        _codec = keys.Codec();
+        _codec = identityKeys.Codec();
     }
+
+    /// <summary>The worker's link key folder (<c>EmailLinks:KeyDirectory</c>); it starts with <see cref="LinkKey"/> as <see cref="LinkKeyId"/>.</summary>
+    public KeyFolder LinkKeys { get; }
 
     public RedisServer Redis { get; }
 
@@ -51,16 +96,19 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
     /// <summary>
     /// Starts Redis and an SMTP sink, creates and migrates a database on <paramref name="postgres"/>, and (unless
     /// <paramref name="startWorker"/> is false) starts the worker. <paramref name="settings"/> override the defaults,
-    /// which use short delays so retries happen within a test.
+    /// which use short delays so retries happen within a test. <paramref name="redisAppendOnly"/> gives Redis an
+    /// append-only file, so it keeps the stream and the group across a restart.
     /// </summary>
-    public static async Task<EmailWorkerHarness> StartAsync(PostgresServer postgres, IDictionary<string, string?>? settings = null, bool startWorker = true)
+    public static async Task<EmailWorkerHarness> StartAsync(
+        PostgresServer postgres, IDictionary<string, string?>? settings = null, bool startWorker = true, bool redisAppendOnly = false)
     {
-        var redis = await RedisServer.StartAsync();
+        var redis = await RedisServer.StartAsync(redisAppendOnly);
         var smtp = await SmtpSink.StartAsync();
         var email = await postgres.CreateDatabaseAsync("email_" + Guid.NewGuid().ToString("N")[..12]);
         await MigrateAsync(email);
 
-        var keys = IdentityKeys.Create();
+        var identityKeys = KeyFolder.Create();
+        var linkKeys = KeyFolder.Create(LinkKey, LinkKeyId);
         var merged = new Dictionary<string, string?>
         {
             ["ConnectionStrings:Email"] = email,
@@ -69,7 +117,13 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
             ["Smtp:Port"] = smtp.Port.ToString(),
             ["Smtp:From"] = From,
             ["Smtp:Timeout"] = "00:00:05",
-            [keys.Setting.Key] = keys.Setting.Value,
+            [identityKeys.Setting().Key] = identityKeys.Setting().Value,
+            ["EmailLinks:PublicBaseUrl"] = PublicBaseUrl,
+            [linkKeys.Setting(EmailLinkOptions.SectionName).Key] = linkKeys.Setting(EmailLinkOptions.SectionName).Value,
+            ["EmailLinks:ConfirmationResendInterval"] = "00:00:00",
+            ["Dkim:Domain"] = DkimDomain,
+            ["Dkim:Selector"] = DkimSelector,
+            ["Dkim:PrivateKeyFile"] = DkimKeyFile,
             ["EmailWorker:PollInterval"] = "00:00:00.100",
             ["EmailWorker:RetryBaseDelay"] = "00:00:00.200",
             ["EmailWorker:RetryMaxDelay"] = "00:00:01",
@@ -82,7 +136,7 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
         }
 
         var client = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-        var harness = new EmailWorkerHarness(redis, smtp, email, client, keys, merged);
+        var harness = new EmailWorkerHarness(redis, smtp, email, client, identityKeys, linkKeys, merged);
         if (startWorker)
         {
             await harness.StartWorkerAsync();
@@ -107,6 +161,83 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
     {
         Assert.Null(Worker);
         Worker = await ServiceHost.StartAsync("Chirp.EmailWorker", _settings, b => b.AddEmailWorker(), a => a.MapEmailWorker());
+    }
+
+    /// <summary>
+    /// Sends <paramref name="method"/> to a link the worker mailed (<c>{PublicBaseUrl}/email/...</c>) at the worker itself,
+    /// as the gateway forwards it; a POST carries RFC 8058's body <c>List-Unsubscribe=One-Click</c>. Returns the status and page.
+    /// </summary>
+    public async Task<(int Status, string Page)> SendLinkAsync(HttpMethod method, string link)
+    {
+        Assert.StartsWith(PublicBaseUrl + "/email/", link, StringComparison.Ordinal);
+        var worker = Worker ?? throw new InvalidOperationException("The worker is not running.");
+        using var http = worker.CreateClient();
+        using var request = new HttpRequestMessage(method, link[(PublicBaseUrl.Length + 1)..]);
+        if (method == HttpMethod.Post)
+        {
+            request.Content = new FormUrlEncodedContent([new("List-Unsubscribe", "One-Click")]);
+        }
+
+        using var response = await http.SendAsync(request);
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>
+    /// A link signer as a worker whose only link key is <paramref name="kid"/> = <paramref name="key"/> would be at
+    /// <paramref name="now"/>: issues links dated in the past or signed by another key. Disposed with the harness.
+    /// </summary>
+    public EmailLinks LinksAt(DateTimeOffset now, string kid = LinkKeyId, string? key = null)
+    {
+        var folder = _identityKeys.Own(KeyFolder.Create(key ?? LinkKey, kid));
+        return folder.Own(new EmailLinks(
+            Options.Create(new EmailLinkOptions { PublicBaseUrl = PublicBaseUrl, KeyDirectory = folder.Directory }),
+            _codec,
+            new FixedTime(now),
+            NullLogger<EmailLinks>.Instance));
+    }
+
+    /// <summary>The first <c>{PublicBaseUrl}/email/...</c> link in <paramref name="text"/>.</summary>
+    public static string LinkIn(string? text)
+    {
+        var match = Regex.Match(text ?? "", Regex.Escape(PublicBaseUrl) + @"/email/[A-Za-z]+\?token=[A-Za-z0-9_.%-]+");
+        Assert.True(match.Success, $"no link in: {text}");
+        return match.Value;
+    }
+
+    /// <summary>The settings row of <paramref name="userId"/>, or null.</summary>
+    public async Task<EmailSettings?> SettingsAsync(Guid userId)
+    {
+        await using var db = CreateDbContext();
+        return await db.EmailSettings.AsNoTracking().FirstOrDefaultAsync(s => s.UserId == userId);
+    }
+
+    /// <summary>
+    /// Starts the worker as a child process (<c>dotnet Chirp.EmailWorker.dll</c> from the test's output folder) with the
+    /// harness settings as environment variables, so a test can kill it with SIGKILL like a crashed pod.
+    /// </summary>
+    public Process StartWorkerProcess()
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Chirp.EmailWorker.dll"));
+        foreach (var (key, value) in _settings)
+        {
+            info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        info.Environment["Urls"] = "http://127.0.0.1:0";
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+        var process = Process.Start(info) ?? throw new InvalidOperationException("The worker process did not start.");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
     }
 
     public async Task StopWorkerAsync()
@@ -228,6 +359,13 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
     public string IdentityFor(Guid userId, string scope = "tweets:write email:manage") =>
         _codec.Sign(userId.ToString(), "user" + userId.ToString("N")[..8], "Test User", scope);
 
+    /// <summary>Runs <c>updateEmailSettings</c> as <paramref name="userId"/> with <paramref name="input"/>; returns the status and body.</summary>
+    public Task<(int Status, JsonObject Body)> UpdateSettingsAsync(Guid userId, JsonObject input) =>
+        GraphQLAsync(
+            "mutation ($input: UpdateEmailSettingsInput!) { updateEmailSettings(input: $input) { emailSettings { address verified notifyOnRetweet } } }",
+            new JsonObject { ["input"] = input },
+            IdentityFor(userId));
+
     /// <summary>POSTs a GraphQL request to the worker; returns the status and the parsed body.</summary>
     public async Task<(int Status, JsonObject Body)> GraphQLAsync(string query, JsonObject? variables = null, string? identity = null)
     {
@@ -254,7 +392,8 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
         await RedisClient.DisposeAsync();
         await Smtp.DisposeAsync();
         await Redis.DisposeAsync();
-        _keys.Dispose();
+        LinkKeys.Dispose();
+        _identityKeys.Dispose();
     }
 
     public static async Task Eventually(Func<Task<bool>> condition, TimeSpan timeout, string failure)
@@ -294,6 +433,11 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
         {
             return null;
         }
+    }
+
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
     }
 
     /// <summary>Orders stream ids (<c>ms-seq</c>) numerically.</summary>

@@ -26,7 +26,7 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
         await h.WaitUntilAcknowledgedAsync(id);
         Assert.Equal(["alice@example.test"], mail.RcptTo);
         Assert.Equal("no-reply@chirp.test", mail.MailFrom);
-        Assert.Equal("Carol Jones (@carol) retweeted your tweet", mail.Subject);
+        Assert.Equal("Carol Jones (@carol) retweeted your tweet \"My first tweet\"", mail.Subject);
         Assert.Contains("Carol Jones (@carol)", mail.TextBody, StringComparison.Ordinal);
         Assert.Contains("> My first tweet", mail.TextBody, StringComparison.Ordinal);
         Assert.Equal(RetweetMail.MessageIdFor(e.EventId, "alice@example.test"), mail.Message.MessageId);
@@ -322,13 +322,17 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
         Assert.All(mail.Raw, b => Assert.True(b < 0x80, "every byte on the wire is 7-bit"));
         var rawSubject = RawHeader(mail.RawText, "Subject");
         Assert.Contains("=?utf-8?", rawSubject, StringComparison.OrdinalIgnoreCase);
-        Assert.Equal($"{name} (@zoe) retweeted your tweet", Rfc2047.DecodeText(Encoding.ASCII.GetBytes(rawSubject)));
-        Assert.Equal($"{name} (@zoe) retweeted your tweet", mail.Subject);
+        Assert.Equal($"{name} (@zoe) retweeted your tweet \"{text}\"", Rfc2047.DecodeText(Encoding.ASCII.GetBytes(rawSubject)));
+        Assert.Equal($"{name} (@zoe) retweeted your tweet \"{text}\"", mail.Subject);
 
-        var body = Assert.IsType<TextPart>(mail.Message.Body);
-        Assert.Equal("utf-8", body.ContentType.Charset, ignoreCase: true);
+        var parts = Assert.IsType<MultipartAlternative>(mail.Message.Body);
+        Assert.All(parts.OfType<TextPart>(), part => Assert.Equal("utf-8", part.ContentType.Charset, ignoreCase: true));
+        var body = parts.OfType<TextPart>().Single(p => p.IsPlain);
         Assert.Contains($"{name} (@zoe)", body.Text, StringComparison.Ordinal);
         Assert.Contains($"> {text}", body.Text, StringComparison.Ordinal);
+        var html = System.Net.WebUtility.HtmlDecode(mail.Message.HtmlBody);
+        Assert.Contains($"{name}</strong> (@zoe)", html, StringComparison.Ordinal);
+        Assert.Contains(text, html, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
 using Chirp.EmailWorker.Events;
+using Chirp.EmailWorker.Mail;
 using Chirp.Testing;
 using Microsoft.Extensions.Options;
 using MimeKit;
@@ -8,8 +9,17 @@ using MimeKit;
 namespace Chirp.EmailWorker.Tests;
 
 /// <summary>Configuration checks at start, failure classification and error shaping.</summary>
-public sealed class WorkerStartupTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
+public sealed class WorkerStartupTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>, IDisposable
 {
+    private readonly KeyFolder _identityKeys = KeyFolder.Create();
+    private readonly KeyFolder _linkKeys = KeyFolder.Create(EmailWorkerHarness.LinkKey, EmailWorkerHarness.LinkKeyId);
+
+    public void Dispose()
+    {
+        _identityKeys.Dispose();
+        _linkKeys.Dispose();
+    }
+
     [Theory]
     [InlineData("Smtp:From", null)]
     [InlineData("Smtp:From", "not a mailbox")]
@@ -18,16 +28,22 @@ public sealed class WorkerStartupTests(PostgresFixture postgres) : IClassFixture
     [InlineData("ConnectionStrings:Redis", null)]
     [InlineData("ConnectionStrings:Email", null)]
     [InlineData("EmailWorker:RetryMaxDelay", "01:00:00")]
+    [InlineData("EmailLinks:PublicBaseUrl", null)]
+    [InlineData("EmailLinks:PublicBaseUrl", "http://chirp.example.com")]
+    [InlineData("EmailLinks:PublicBaseUrl", "/relative")]
+    [InlineData("EmailLinks:KeyDirectory", null)]
+    [InlineData("EmailLinks:KeyDirectory", "/nonexistent/chirp-link-keys")]
+    [InlineData("IdentityAssertion:KeyDirectory", null)]
+    [InlineData("EmailLinks:UnsubscribeLifetime", "59.00:00:00")]
+    [InlineData("Dkim:Domain", null)]
+    [InlineData("Dkim:Domain", "elsewhere.test")]
+    [InlineData("Dkim:Selector", null)]
+    [InlineData("Dkim:PrivateKeyFile", null)]
+    [InlineData("Dkim:PrivateKeyFile", "/nonexistent/dkim.pem")]
     public async Task StartFailsWhenARequiredSettingIsMissingOrInvalid(string key, string? value)
     {
-        var settings = new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>(ValidSettings)
         {
-            ["ConnectionStrings:Email"] = "Host=127.0.0.1;Database=none",
-            ["ConnectionStrings:Redis"] = "127.0.0.1:1,abortConnect=false",
-            ["Smtp:Host"] = "127.0.0.1",
-            ["Smtp:Port"] = "25",
-            ["Smtp:From"] = "Chirp <no-reply@chirp.test>",
-            ["IdentityAssertion:KeyDirectory"] = Path.GetTempPath(),
             [key] = value,
         };
         if (value is null)
@@ -40,6 +56,39 @@ public sealed class WorkerStartupTests(PostgresFixture postgres) : IClassFixture
     }
 
     [Fact]
+    public async Task StartFailsWhenTheLinkKeyIsAnIdentityAssertionKeyAndTheMessageHidesTheKey()
+    {
+        var identityKey = Convert.ToBase64String(new byte[32]);
+        _identityKeys.Write("reused", identityKey);
+        using var reusing = KeyFolder.Create(identityKey, EmailWorkerHarness.LinkKeyId);
+        var settings = new Dictionary<string, string?>(ValidSettings)
+        {
+            ["EmailLinks:KeyDirectory"] = reusing.Directory,
+        };
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            ServiceHost.StartAsync("Chirp.EmailWorker", settings, b => b.AddEmailWorker(), a => a.MapEmailWorker()));
+        Assert.Contains("must not hold an IdentityAssertion key", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(identityKey, e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Settings with which the worker starts (it then only fails to reach its servers).</summary>
+    private Dictionary<string, string?> ValidSettings => new()
+    {
+        ["ConnectionStrings:Email"] = "Host=127.0.0.1;Database=none",
+        ["ConnectionStrings:Redis"] = "127.0.0.1:1,abortConnect=false",
+        ["Smtp:Host"] = "127.0.0.1",
+        ["Smtp:Port"] = "25",
+        ["Smtp:From"] = "Chirp <no-reply@chirp.test>",
+        ["IdentityAssertion:KeyDirectory"] = _identityKeys.Directory,
+        ["EmailLinks:PublicBaseUrl"] = EmailWorkerHarness.PublicBaseUrl,
+        ["EmailLinks:KeyDirectory"] = _linkKeys.Directory,
+        ["Dkim:Domain"] = EmailWorkerHarness.DkimDomain,
+        ["Dkim:Selector"] = EmailWorkerHarness.DkimSelector,
+        ["Dkim:PrivateKeyFile"] = EmailWorkerHarness.DkimKeyFile,
+    };
+
+    [Fact]
     public async Task RefusedSmtpConnectionIsATransientFailure()
     {
         var sender = new SmtpMailSender(Options.Create(new SmtpOptions
@@ -48,8 +97,10 @@ public sealed class WorkerStartupTests(PostgresFixture postgres) : IClassFixture
             Port = FreePort.Next(),
             From = "no-reply@chirp.test",
             Timeout = TimeSpan.FromSeconds(5),
-        }));
-        var message = RetweetMail.Create(EmailWorkerHarness.NewEvent(Guid.CreateVersion7()), MailboxAddress.Parse("no-reply@chirp.test"), "alice@example.test", DateTimeOffset.UtcNow);
+        }), new MailSigner(Options.Create(EmailWorkerHarness.Dkim)));
+        var message = RetweetMail.Create(
+            EmailWorkerHarness.NewEvent(Guid.CreateVersion7()), MailboxAddress.Parse("no-reply@chirp.test"), "alice@example.test",
+            EmailWorkerHarness.PublicBaseUrl + "/email/unsubscribe?token=x", DateTimeOffset.UtcNow);
 
         var result = await sender.SendAsync(message, CancellationToken.None);
 

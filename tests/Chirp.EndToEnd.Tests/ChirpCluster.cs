@@ -52,7 +52,16 @@ public sealed class ChirpCluster : IAsyncLifetime
     public string UsersConnectionString { get; private set; } = "";
 
     /// <summary>The identity-assertion key folder shared by the gateway and the services.</summary>
-    public IdentityKeys AssertionKeys { get; } = IdentityKeys.Create();
+    public KeyFolder AssertionKeys { get; } = KeyFolder.Create();
+    /// <summary>
+    /// The public base URL in the links the email worker mails; <see cref="FollowMailedLinkAsync"/> sends them to the
+    /// gateway instead, as a reverse proxy in front of it would.
+    /// </summary>
+    public const string PublicBaseUrl = "https://chirp.test";
+
+
+    /// <summary>The email worker's link key folder.</summary>
+    public KeyFolder LinkKeys { get; } = KeyFolder.Create();
 
     public async Task InitializeAsync()
     {
@@ -74,9 +83,15 @@ public sealed class ChirpCluster : IAsyncLifetime
             await File.WriteAllTextAsync(Path.Combine(keyDirectory, "test-key.pem"), key.ExportPkcs8PrivateKeyPem());
         }
 
+        var dkimKeyFile = Path.Combine(keyDirectory, "..", Path.GetFileName(keyDirectory) + "-dkim.pem");
+        using (var dkim = RSA.Create(2048))
+        {
+            await File.WriteAllTextAsync(dkimKeyFile, dkim.ExportPkcs8PrivateKeyPem());
+        }
+
         var shared = new Dictionary<string, string?>
         {
-            [AssertionKeys.Setting.Key] = AssertionKeys.Setting.Value,
+            [AssertionKeys.Setting().Key] = AssertionKeys.Setting().Value,
             ["IdentityAssertion:KeyPollInterval"] = "00:00:00.500",
             ["ConnectionStrings:Redis"] = Redis.ConnectionString,
             ["Logging:LogLevel:Default"] = "Warning",
@@ -92,6 +107,12 @@ public sealed class ChirpCluster : IAsyncLifetime
             ["Smtp:Host"] = "127.0.0.1",
             ["Smtp:Port"] = Smtp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Smtp:From"] = "chirp@example.test",
+            ["EmailLinks:PublicBaseUrl"] = PublicBaseUrl,
+            [LinkKeys.Setting("EmailLinks").Key] = LinkKeys.Directory,
+            ["EmailLinks:ConfirmationResendInterval"] = "00:00:00",
+            ["Dkim:Domain"] = "example.test",
+            ["Dkim:Selector"] = "test",
+            ["Dkim:PrivateKeyFile"] = dkimKeyFile,
         },
             b => b.AddEmailWorker(), a => a.MapEmailWorker(), EmailWorkerService.Commands);
 
@@ -167,6 +188,7 @@ public sealed class ChirpCluster : IAsyncLifetime
         }
 
         AssertionKeys.Dispose();
+        LinkKeys.Dispose();
     }
 
     /// <summary>A client of the gateway, optionally with a bearer token.</summary>
@@ -232,7 +254,32 @@ public sealed class ChirpCluster : IAsyncLifetime
             Assert.True(status == HttpStatusCode.OK, body.ToJsonString());
         }
 
+        if (email is not null)
+        {
+            // As a new user would: open the mailed link (a page with a button), then press the button.
+            var mail = await Smtp.WaitForMailAsync(m => m.RcptTo.Contains(email) && m.Subject == "Confirm your address for Chirp mail", TimeSpan.FromSeconds(20));
+            var link = System.Text.RegularExpressions.Regex.Match(mail.TextBody ?? "", "https://chirp\\.test/email/confirm\\?token=\\S+").Value;
+            var (getStatus, _) = await FollowMailedLinkAsync(HttpMethod.Get, link);
+            var (postStatus, page) = await FollowMailedLinkAsync(HttpMethod.Post, link);
+            Assert.True(getStatus == HttpStatusCode.OK && postStatus == HttpStatusCode.OK, page);
+        }
+
         return new TestUser(id, handle, displayName ?? prefix, token, email);
+    }
+
+    /// <summary>Sends a link the worker mailed (<c>https://chirp.test/email/...</c>) to the gateway, without a token; a POST carries RFC 8058's body.</summary>
+    public async Task<(HttpStatusCode Status, string Page)> FollowMailedLinkAsync(HttpMethod method, string link)
+    {
+        Assert.StartsWith(PublicBaseUrl + "/email/", link, StringComparison.Ordinal);
+        using var http = Gateway.CreateClient();
+        using var request = new HttpRequestMessage(method, link[(PublicBaseUrl.Length + 1)..]);
+        if (method == HttpMethod.Post)
+        {
+            request.Content = new FormUrlEncodedContent([new("List-Unsubscribe", "One-Click")]);
+        }
+
+        using var response = await http.SendAsync(request);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
     /// <summary>Posts a tweet over the REST shim and returns its id.</summary>

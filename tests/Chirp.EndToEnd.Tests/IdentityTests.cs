@@ -15,7 +15,7 @@ public sealed class IdentityTests(ChirpCluster cluster)
     {
         var alice = await cluster.NewUserAsync("alice");
         var carol = await cluster.NewUserAsync("carol");
-        using var forgerKeys = IdentityKeys.Create();
+        using var forgerKeys = KeyFolder.Create();
         var forged = Forge(alice, forgerKeys);
 
         using var client = cluster.Client(carol.AccessToken);
@@ -55,7 +55,7 @@ public sealed class IdentityTests(ChirpCluster cluster)
     public async Task SubgraphCalledDirectlyWithAForgedAssertionAnswers401()
     {
         var alice = await cluster.NewUserAsync("alice");
-        using var forgerKeys = IdentityKeys.Create();
+        using var forgerKeys = KeyFolder.Create();
         var forged = Forge(alice, forgerKeys);
         foreach (var subgraph in new[] { cluster.Users, cluster.Tweets, cluster.EmailWorker })
         {
@@ -79,6 +79,6 @@ public sealed class IdentityTests(ChirpCluster cluster)
         Assert.Equal(HttpStatusCode.Forbidden, asUser.StatusCode);
     }
 
-    private static string Forge(TestUser user, IdentityKeys keys) =>
+    private static string Forge(TestUser user, KeyFolder keys) =>
         keys.Codec().Sign(user.Id, user.Handle, user.DisplayName, string.Join(' ', ChirpScopes.Default));
 }

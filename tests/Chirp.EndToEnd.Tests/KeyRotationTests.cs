@@ -88,7 +88,7 @@ public sealed class KeyRotationTests(ChirpCluster cluster)
     public async Task IdentityAssertionKeysRotateWithoutAFailedRequest()
     {
         var folder = cluster.AssertionKeys.Directory;
-        var oldKey = await File.ReadAllTextAsync(Path.Combine(folder, IdentityKeys.KeyId + ".key"));
+        var oldKey = await File.ReadAllTextAsync(Path.Combine(folder, KeyFolder.DefaultKeyId + ".key"));
         await using var gateway = await cluster.StartGatewayAsync(new() { ["IdentityAssertion:KeyActivationDelay"] = "00:00:03" });
         var alice = await cluster.NewUserAsync("rot_identity");
         using var client = gateway.CreateClient();
@@ -109,10 +109,10 @@ public sealed class KeyRotationTests(ChirpCluster cluster)
             kids.Add(verifier.Verify(calls[^1].Headers[ChirpHeaders.Identity])!.Kid);
             return kids[^1] == "test-2";
         }, seconds: 20);
-        Assert.Equal(IdentityKeys.KeyId, kids[0]);
+        Assert.Equal(KeyFolder.DefaultKeyId, kids[0]);
 
-        File.Delete(Path.Combine(folder, IdentityKeys.KeyId + ".key"));
-        using var oldSigner = IdentityKeys.Create(oldKey);
+        File.Delete(Path.Combine(folder, KeyFolder.DefaultKeyId + ".key"));
+        using var oldSigner = KeyFolder.Create(oldKey);
         var stale = oldSigner.Codec().Sign(alice.Id, alice.Handle, alice.DisplayName, "tweets:write");
         using var users = cluster.Users.CreateClient();
         await WaitForAsync(async () =>

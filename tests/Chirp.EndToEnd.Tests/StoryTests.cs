@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Chirp.Testing;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -70,7 +71,7 @@ public sealed class StoryTests(ChirpCluster cluster)
         Assert.Equal("Down the rabbit hole", retweet!["text"]!.GetValue<string>());
         Assert.Equal(tweetId, retweet["retweetOf"]!["id"]!.GetValue<string>());
 
-        var mail = await cluster.Smtp.WaitForMailAsync(m => m.RcptTo.Contains(alice.Email!), MailTimeout);
+        var mail = await cluster.Smtp.WaitForMailAsync(m => IsRetweetMail(m, alice.Email!), MailTimeout);
         var text = mail.Message.TextBody ?? mail.Message.HtmlBody ?? "";
         Assert.Contains("Bob Builder", mail.Message.Subject + text, StringComparison.Ordinal);
         Assert.Contains(bob.Handle, mail.Message.Subject + text, StringComparison.Ordinal);
@@ -82,9 +83,19 @@ public sealed class StoryTests(ChirpCluster cluster)
         Assert.Equal(retweet["id"]!.GetValue<string>(), again!["id"]!.GetValue<string>());
 
         Assert.Equal(1, await CountRetweetsAsync(tweetId));
-        await cluster.Smtp.AssertNoMailAsync(m => m.RcptTo.Contains(alice.Email!) && m != mail, TimeSpan.FromSeconds(3));
-        Assert.Single(cluster.Smtp.Messages, m => m.RcptTo.Contains(alice.Email!));
+        await cluster.Smtp.AssertNoMailAsync(m => IsRetweetMail(m, alice.Email!) && m != mail, TimeSpan.FromSeconds(3));
+        Assert.Single(cluster.Smtp.Messages, m => IsRetweetMail(m, alice.Email!));
+
+        // RFC 8058 one-click through the gateway, without a token, turns retweet mail off.
+        var unsubscribe = mail.Message.Headers[MimeKit.HeaderId.ListUnsubscribe]!.Trim('<', '>');
+        var (status, page) = await cluster.FollowMailedLinkAsync(HttpMethod.Post, unsubscribe);
+        Assert.True(status == HttpStatusCode.OK, page);
+        var (_, settings) = await cluster.GraphQLAsync(alice.AccessToken, "{ me { emailSettings { verified notifyOnRetweet } } }");
+        Assert.Equal("""{"verified":true,"notifyOnRetweet":false}""", settings["data"]!["me"]!["emailSettings"]!.ToJsonString());
     }
+
+    private static bool IsRetweetMail(ReceivedMail mail, string to) =>
+        mail.RcptTo.Contains(to) && mail.Subject?.Contains(" retweeted your tweet ", StringComparison.Ordinal) == true;
 
     [Fact]
     public async Task RetweetOfAnOptedOutAuthorSendsNothingAndIsAcknowledged()
@@ -99,7 +110,7 @@ public sealed class StoryTests(ChirpCluster cluster)
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
 
         await WaitForNoPendingAsync();
-        await cluster.Smtp.AssertNoMailAsync(m => m.RcptTo.Contains(bobEmail), TimeSpan.FromSeconds(2));
+        await cluster.Smtp.AssertNoMailAsync(m => IsRetweetMail(m, bobEmail), TimeSpan.FromSeconds(2));
     }
 
     [Fact]

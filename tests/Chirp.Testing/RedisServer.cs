@@ -25,6 +25,7 @@ public sealed class RedisServer : IAsyncDisposable
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private GuardedScript? _guard;
+    private string? _dataDirectory;
 
     private RedisServer(int port) => Port = port;
 
@@ -41,12 +42,21 @@ public sealed class RedisServer : IAsyncDisposable
     /// Starts <c>redis-server</c> and waits until it answers <c>PING</c>. Throws
     /// <see cref="InvalidOperationException"/> when <c>redis-server</c> is missing or does not start.
     /// </summary>
-    public static async Task<RedisServer> StartAsync(CancellationToken ct = default)
+    public static async Task<RedisServer> StartAsync(CancellationToken ct = default) => await StartAsync(appendOnly: false, ct);
+
+    /// <summary>
+    /// Like <see cref="StartAsync(CancellationToken)"/>; with <paramref name="appendOnly"/> the server keeps an append-only
+    /// file (fsync on every write) in a folder of its own, so a stop and <see cref="StartAgainAsync"/> keep the data.
+    /// </summary>
+    public static async Task<RedisServer> StartAsync(bool appendOnly, CancellationToken ct = default)
     {
         string? lastOutput = null;
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            var server = new RedisServer(FreePort.Next());
+            var server = new RedisServer(FreePort.Next())
+            {
+                _dataDirectory = appendOnly ? Directory.CreateTempSubdirectory("chirp-redis-aof-").FullName : null,
+            };
             var (started, output) = await server.TryStartAsync(ct);
             if (started)
             {
@@ -62,7 +72,7 @@ public sealed class RedisServer : IAsyncDisposable
             Environment.NewLine + lastOutput);
     }
 
-    /// <summary>Stops the server (SIGTERM; no data is saved). Does nothing when it is stopped already.</summary>
+    /// <summary>Stops the server (SIGTERM; no data is saved unless it keeps an append-only file). Does nothing when it is stopped already.</summary>
     public async Task StopAsync()
     {
         await _gate.WaitAsync();
@@ -81,7 +91,7 @@ public sealed class RedisServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts the server again on the same port, empty, and waits until it answers <c>PING</c>. Does nothing
+    /// Starts the server again on the same port, empty (or with the data of its append-only file), and waits until it answers <c>PING</c>. Does nothing
     /// when it runs already.
     /// </summary>
     public async Task StartAgainAsync(CancellationToken ct = default)
@@ -122,9 +132,11 @@ public sealed class RedisServer : IAsyncDisposable
             GuardedScript guard;
             try
             {
+                string[] persistence = _dataDirectory is null
+                    ? ["--appendonly", "no"]
+                    : ["--appendonly", "yes", "--appendfsync", "always", "--dir", _dataDirectory];
                 guard = GuardedScript.Start(GuardScript,
-                    "redis-server", "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                    "--loglevel", "warning");
+                    ["redis-server", "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", .. persistence, "--loglevel", "warning"]);
             }
             catch (System.ComponentModel.Win32Exception e)
             {

@@ -33,13 +33,17 @@ public sealed class MailAssertionException(string message) : Exception(message);
 /// <summary>
 /// An in-process SMTP server on a free loopback port that keeps every message it accepts. No TLS and no
 /// authentication. Replies can be scripted: <see cref="FailNext"/> makes the next transactions end in an error
-/// reply to <c>DATA</c> (a transient <c>451 4.3.0</c> by default), so retry behaviour can be tested.
+/// reply to <c>DATA</c> (a transient <c>451 4.3.0</c> by default), so retry behaviour can be tested, and
+/// <see cref="HoldNext"/> stops transactions before <c>DATA</c> until released.
 /// </summary>
 public sealed class SmtpSink : IAsyncDisposable
 {
     private readonly object _lock = new();
     private readonly List<ReceivedMail> _messages = [];
     private readonly Queue<SmtpResponse> _scriptedFailures = new();
+    private readonly List<TaskCompletionSource> _heldNow = [];
+    private int _holdsLeft;
+    private TaskCompletionSource _holding = NewSignal();
     private readonly CancellationTokenSource _stop = new();
     private SmtpServer.SmtpServer? _server;
     private Task _serverTask = Task.CompletedTask;
@@ -105,6 +109,49 @@ public sealed class SmtpSink : IAsyncDisposable
             {
                 _scriptedFailures.Enqueue(new SmtpResponse((SmtpReplyCode)code, text));
             }
+        }
+    }
+
+    /// <summary>
+    /// Makes the next <paramref name="count"/> transactions stop at their <c>RCPT TO</c> (before <c>DATA</c>, so nothing
+    /// is accepted) without answering, until <see cref="ReleaseHeld"/> or until the client goes away. Lets a test act at a
+    /// known point of a send: kill the client, or let it run into its timeout.
+    /// </summary>
+    public void HoldNext(int count = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        lock (_lock)
+        {
+            _holdsLeft += count;
+        }
+    }
+
+    /// <summary>Waits until a transaction is being held by <see cref="HoldNext"/>; throws <see cref="MailAssertionException"/> after <paramref name="timeout"/>.</summary>
+    public async Task WaitUntilHeldAsync(TimeSpan timeout)
+    {
+        Task holding;
+        lock (_lock)
+        {
+            holding = _holding.Task;
+        }
+
+        if (await Task.WhenAny(holding, Task.Delay(timeout)) != holding)
+        {
+            throw new MailAssertionException($"No transaction reached RCPT TO within {timeout.TotalSeconds:0.#} s. {Describe()}");
+        }
+    }
+
+    /// <summary>Lets every held transaction go on (each then gets its <c>RCPT TO</c> answered).</summary>
+    public void ReleaseHeld()
+    {
+        lock (_lock)
+        {
+            foreach (var held in _heldNow)
+            {
+                held.TrySetResult();
+            }
+
+            _heldNow.Clear();
         }
     }
 
@@ -217,6 +264,7 @@ public sealed class SmtpSink : IAsyncDisposable
             .Build();
         var services = new SmtpServer.ComponentModel.ServiceProvider();
         services.Add(new Store(this));
+        services.Add(new HoldingFilter(this));
         _server = new SmtpServer.SmtpServer(options, services);
         _serverTask = _server.StartAsync(_stop.Token);
 
@@ -273,6 +321,37 @@ public sealed class SmtpSink : IAsyncDisposable
         return SmtpResponse.Ok;
     }
 
+    private async Task HoldIfAskedAsync(CancellationToken cancellationToken)
+    {
+        TaskCompletionSource release;
+        lock (_lock)
+        {
+            if (_holdsLeft == 0)
+            {
+                return;
+            }
+
+            _holdsLeft--;
+            release = NewSignal();
+            _heldNow.Add(release);
+            _holding.TrySetResult();
+            _holding = NewSignal();
+        }
+
+        try
+        {
+            // The session's token ends when the client disconnects or the sink stops.
+            await release.Task.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _heldNow.Remove(release);
+            }
+        }
+    }
+
     private static string Address(IMailbox? mailbox) =>
         mailbox is null || string.IsNullOrEmpty(mailbox.User) ? "" : mailbox.AsAddress();
 
@@ -282,6 +361,15 @@ public sealed class SmtpSink : IAsyncDisposable
         return messages.Count == 0
             ? $"No mail was accepted ({RejectedCount} rejected by script)."
             : $"Accepted {messages.Count}: " + string.Join("; ", messages.Select(m => $"to {string.Join(",", m.RcptTo)} '{m.Subject}'"));
+    }
+
+    private sealed class HoldingFilter(SmtpSink sink) : MailboxFilter
+    {
+        public override async Task<bool> CanDeliverToAsync(ISessionContext context, IMailbox to, IMailbox @from, CancellationToken cancellationToken)
+        {
+            await sink.HoldIfAskedAsync(cancellationToken);
+            return true;
+        }
     }
 
     private sealed class Store(SmtpSink sink) : MessageStore

@@ -2,6 +2,9 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace Chirp.Tweets.Tests;
@@ -96,6 +99,56 @@ public sealed class RetweetTests(TweetsServers servers)
         Assert.Single(results.Select(r => r.Id).Distinct());
         Assert.Equal(1L, await servers.ScalarAsync<long>("SELECT count(*) FROM tweets WHERE author_id = $1", null, bob.Id));
         Assert.Equal(1L, await OutboxRowsAsync(tweetId));
+    }
+
+    [Fact]
+    public async Task TheExpectedRaceOfConcurrentRetweetsIsLoggedAtDebugAndNothingAsAnError()
+    {
+        var logs = new CapturedLogs();
+        var database = await servers.NewDatabaseAsync();
+        await using var host = await servers.StartTweetsAsync(database, servers.Redis.ConnectionString,
+            new Dictionary<string, string?> { ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Debug" },
+            services => services.AddSingleton<ILoggerProvider>(logs));
+        var alice = TestUser.New("alice");
+
+        // Several rounds, so that at least one pair of inserts really collides on the unique index.
+        for (var round = 0; round < 20 && !logs.Any(e => e.Id == CoreEventId.SaveChangesFailed); round++)
+        {
+            var tweetId = await servers.CreateTweetAsync(alice, $"race {round}", host);
+            var bob = TestUser.New("bob");
+            var results = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => servers.RetweetAsync(bob, tweetId, host)));
+            Assert.Single(results, r => r.Created);
+        }
+
+        Assert.Contains(logs.Snapshot(), e => e.Id == CoreEventId.SaveChangesFailed && e.Level == LogLevel.Debug);
+        Assert.DoesNotContain(logs.Snapshot(), e => e.Level >= LogLevel.Error);
+    }
+
+    /// <summary>Every log entry of a host: level, event id and category.</summary>
+    private sealed class CapturedLogs : ILoggerProvider
+    {
+        private readonly ConcurrentQueue<(LogLevel Level, EventId Id, string Category)> _entries = new();
+
+        public List<(LogLevel Level, EventId Id, string Category)> Snapshot() => [.. _entries];
+
+        public bool Any(Func<(LogLevel Level, EventId Id, string Category), bool> match) => _entries.Any(match);
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(CapturedLogs logs, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                logs._entries.Enqueue((logLevel, eventId, category));
+        }
     }
 
     [Fact]

@@ -35,7 +35,7 @@ public sealed record TestUser(Guid Id, string Handle, string DisplayName)
 /// </summary>
 public sealed class TweetsServers : IAsyncLifetime
 {
-    private readonly IdentityKeys _keys = IdentityKeys.Create();
+    private readonly KeyFolder _keys = KeyFolder.Create();
     private int _databases;
 
     public PostgresServer Postgres { get; private set; } = null!;
@@ -79,7 +79,7 @@ public sealed class TweetsServers : IAsyncLifetime
     {
         ["ConnectionStrings:Tweets"] = tweetsConnectionString,
         ["ConnectionStrings:Redis"] = redisConnectionString,
-        [_keys.Setting.Key] = _keys.Setting.Value,
+        [_keys.Setting().Key] = _keys.Setting().Value,
         ["Outbox:PollInterval"] = "00:00:00.200",
         ["Outbox:FirstRetryDelay"] = "00:00:00.100",
         ["Outbox:MaxRetryDelay"] = "00:00:01",
@@ -98,10 +98,22 @@ public sealed class TweetsServers : IAsyncLifetime
         return connectionString;
     }
 
-    /// <summary>Starts another tweets subgraph in-process.</summary>
-    public Task<ServiceHost> StartTweetsAsync(string tweetsConnectionString, string redisConnectionString) =>
-        ServiceHost.StartAsync("Chirp.Tweets", Settings(tweetsConnectionString, redisConnectionString),
-            b => b.AddTweetsSubgraph(), a => a.MapTweetsSubgraph());
+    /// <summary>
+    /// Starts another tweets subgraph in-process; <paramref name="overrides"/> change or add settings,
+    /// <paramref name="configureServices"/> adds services (a log capture, say).
+    /// </summary>
+    public Task<ServiceHost> StartTweetsAsync(
+        string tweetsConnectionString, string redisConnectionString, IDictionary<string, string?>? overrides = null,
+        Action<IServiceCollection>? configureServices = null)
+    {
+        var settings = Settings(tweetsConnectionString, redisConnectionString);
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        return ServiceHost.StartAsync("Chirp.Tweets", settings, b => b.AddTweetsSubgraph(), a => a.MapTweetsSubgraph(), configureServices);
+    }
 
     /// <summary>An identity assertion for <paramref name="user"/> with the given scopes.</summary>
     public string AssertionFor(TestUser user, string scope = $"{ChirpScopes.TweetsWrite} {ChirpScopes.EmailManage}") =>

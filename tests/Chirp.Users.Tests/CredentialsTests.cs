@@ -94,7 +94,7 @@ public sealed class CredentialsTests(UsersService users)
     public async Task AForgedServiceAssertionIs401()
     {
         var alice = await users.SignUpAsync(password: "correct horse");
-        using var forged = IdentityKeys.Create(Convert.ToBase64String(new byte[32]));
+        using var forged = KeyFolder.Create(Convert.ToBase64String(new byte[32]));
         var forger = forged.Codec();
 
         var (status, _) = await VerifyAsync(new { handle = alice.Handle, password = "correct horse" },

@@ -35,7 +35,7 @@ public sealed class IdentityTests(UsersService users)
     public async Task AnAssertionSignedWithAnotherKeyIsRefusedWith401()
     {
         var alice = await users.SignUpAsync();
-        using var forged = IdentityKeys.Create(Convert.ToBase64String(new byte[32]));
+        using var forged = KeyFolder.Create(Convert.ToBase64String(new byte[32]));
         var forger = forged.Codec();
 
         var response = await users.Client.PostGraphQLAsync("{ me { id } }", assertion: forger.Sign(alice.Id, alice.Handle, alice.DisplayName, "tweets:write"));

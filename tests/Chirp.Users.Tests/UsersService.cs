@@ -18,7 +18,7 @@ namespace Chirp.Users.Tests;
 /// </summary>
 public sealed class UsersService : IAsyncLifetime
 {
-    private readonly IdentityKeys _keys = IdentityKeys.Create();
+    private readonly KeyFolder _keys = KeyFolder.Create();
 
     public PostgresServer Postgres { get; private set; } = null!;
 
@@ -62,7 +62,7 @@ public sealed class UsersService : IAsyncLifetime
     /// </summary>
     public Task<ServiceHost> StartAsync(IDictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null)
     {
-        var all = new Dictionary<string, string?> { [_keys.Setting.Key] = _keys.Setting.Value };
+        var all = new Dictionary<string, string?> { [_keys.Setting().Key] = _keys.Setting().Value };
         foreach (var (key, value) in settings)
         {
             all[key] = value;

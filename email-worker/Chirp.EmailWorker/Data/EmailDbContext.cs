@@ -11,11 +11,14 @@ public sealed class EmailSettings
     /// <summary>The plain addr-spec (RFC 5322 section 3.4.1), at most 254 characters; null when none is set.</summary>
     public string? Address { get; set; }
 
-    /// <summary>True once the address is confirmed; mail goes only to verified addresses.</summary>
+    /// <summary>True once the owner confirmed the address through the mailed link; mail goes only to verified addresses.</summary>
     public bool Verified { get; set; }
 
     /// <summary>The user wants a mail when one of their tweets is retweeted.</summary>
     public bool NotifyOnRetweet { get; set; }
+
+    /// <summary>When the last confirmation mail went out (UTC); null when none did. Rate-limits re-sending.</summary>
+    public DateTimeOffset? ConfirmationSentAt { get; set; }
 
     /// <summary>Last change (UTC).</summary>
     public DateTimeOffset UpdatedAt { get; set; }
@@ -61,6 +64,7 @@ public sealed class EmailDbContext(DbContextOptions<EmailDbContext> options) : D
             e.Property(s => s.Address).HasColumnName("address").HasMaxLength(MaxAddressLength);
             e.Property(s => s.Verified).HasColumnName("verified");
             e.Property(s => s.NotifyOnRetweet).HasColumnName("notify_on_retweet");
+            e.Property(s => s.ConfirmationSentAt).HasColumnName("confirmation_sent_at");
             e.Property(s => s.UpdatedAt).HasColumnName("updated_at");
         });
 

@@ -1,9 +1,10 @@
 using System.Globalization;
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Chirp.Contracts;
+using Chirp.EmailWorker.Mail;
 using MimeKit;
-using MimeKit.Text;
 
 namespace Chirp.EmailWorker.Events;
 
@@ -18,12 +19,18 @@ public static class RetweetMail
     /// <summary>Domain part of every <c>Message-ID</c> this service generates.</summary>
     public const string MessageIdDomain = "chirp";
 
+    /// <summary>Most text elements of the tweet quoted in the subject before it is cut with an ellipsis.</summary>
+    public const int SubjectQuoteLength = 40;
+
     /// <summary>
-    /// The mail for <paramref name="e"/> to <paramref name="recipient"/>: <c>From</c> <paramref name="from"/>, a subject
-    /// naming the retweeter, a UTF-8 quoted-printable text body quoting the tweet, and
-    /// <see cref="MessageIdFor"/> as <c>Message-ID</c>, so a repeated send of the same event is recognisable.
+    /// The mail for <paramref name="e"/> to <paramref name="recipient"/>: <c>From</c> <paramref name="from"/>; a subject
+    /// naming the retweeter (display name and handle) and quoting the start of the tweet; a <c>multipart/alternative</c>
+    /// body (UTF-8 text, and HTML in which the display name and tweet text are escaped) that quotes the whole tweet and
+    /// links to <paramref name="unsubscribeUrl"/>; the RFC 8058 headers <c>List-Unsubscribe</c> and
+    /// <c>List-Unsubscribe-Post: List-Unsubscribe=One-Click</c>; and <see cref="MessageIdFor"/> as <c>Message-ID</c>, so
+    /// a repeated send of the same event is recognisable.
     /// </summary>
-    public static MimeMessage Create(TweetRetweeted e, MailboxAddress from, string recipient, DateTimeOffset now)
+    public static MimeMessage Create(TweetRetweeted e, MailboxAddress from, string recipient, string unsubscribeUrl, DateTimeOffset now)
     {
         var name = SingleLine(e.RetweetedByDisplayName);
         var handle = SingleLine(e.RetweetedByHandle);
@@ -31,26 +38,55 @@ public static class RetweetMail
         var message = new MimeMessage();
         message.From.Add(from.Clone());
         message.To.Add(new MailboxAddress(string.Empty, recipient));
-        message.Subject = $"{name} (@{handle}) retweeted your tweet";
+        message.Subject = SubjectFor(name, handle, e.TweetText);
         message.MessageId = MessageIdFor(e.EventId, recipient);
         message.Date = now;
         // RFC 3834: an automatic notification, so auto-responders stay quiet.
         message.Headers.Add("Auto-Submitted", "auto-generated");
+        // RFC 2369 and RFC 8058 section 3.1: one HTTPS URI, and the one-click marker.
+        message.Headers.Add(HeaderId.ListUnsubscribe, $"<{unsubscribeUrl}>");
+        message.Headers.Add(HeaderId.ListUnsubscribePost, "List-Unsubscribe=One-Click");
 
-        var body = new StringBuilder()
+        var lines = e.TweetText.ReplaceLineEndings("\n").Split('\n');
+        var text = new StringBuilder()
             .Append(name).Append(" (@").Append(handle).Append(") retweeted your tweet:").Append('\n')
             .Append('\n');
-        foreach (var line in e.TweetText.ReplaceLineEndings("\n").Split('\n'))
+        foreach (var line in lines)
         {
-            body.Append("> ").Append(line).Append('\n');
+            text.Append("> ").Append(line).Append('\n');
         }
 
-        body.Append('\n').Append("You get this mail because you asked Chirp to tell you about retweets.").Append('\n');
+        text.Append('\n')
+            .Append("You get this mail because you asked Chirp to tell you about retweets.").Append('\n')
+            .Append("Stop retweet mail: ").Append(unsubscribeUrl).Append('\n');
 
-        var text = new TextPart(TextFormat.Plain) { ContentTransferEncoding = ContentEncoding.QuotedPrintable };
-        text.SetText(Encoding.UTF8, body.ToString());
-        message.Body = text;
+        var html = new StringBuilder(MailParts.HtmlStart)
+            .Append("<p><strong>").Append(WebUtility.HtmlEncode(name)).Append("</strong> (@").Append(WebUtility.HtmlEncode(handle))
+            .Append(") retweeted your tweet:</p>")
+            .Append("<blockquote style=\"border-left:3px solid #ccc;margin:0;padding-left:1em\">")
+            .AppendJoin("<br>", lines.Select(WebUtility.HtmlEncode))
+            .Append("</blockquote>")
+            .Append("<p>You get this mail because you asked Chirp to tell you about retweets. <a href=\"")
+            .Append(WebUtility.HtmlEncode(unsubscribeUrl)).Append("\">Stop retweet mail</a>.</p>")
+            .Append(MailParts.HtmlEnd);
+        message.Body = MailParts.Alternative(text.ToString(), html.ToString());
         return message;
+    }
+
+    /// <summary>
+    /// <c>{name} (@{handle}) retweeted your tweet "{start of the tweet}"</c>: the tweet on one line, cut after
+    /// <see cref="SubjectQuoteLength"/> text elements (never inside a surrogate pair or combining sequence).
+    /// </summary>
+    public static string SubjectFor(string name, string handle, string tweetText)
+    {
+        var quote = string.Join(' ', SingleLine(tweetText).Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        var info = new StringInfo(quote);
+        if (info.LengthInTextElements > SubjectQuoteLength)
+        {
+            quote = info.SubstringByTextElements(0, SubjectQuoteLength).TrimEnd() + "…";
+        }
+
+        return $"{name} (@{handle}) retweeted your tweet \"{quote}\"";
     }
 
     /// <summary>

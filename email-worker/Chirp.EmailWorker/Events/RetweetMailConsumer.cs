@@ -2,6 +2,7 @@ using Chirp.Hosting;
 using System.Diagnostics;
 using Chirp.Contracts;
 using Chirp.EmailWorker.Data;
+using Chirp.EmailWorker.Links;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -20,6 +21,7 @@ public sealed class RetweetMailConsumer(
     RedisConnection redis,
     IDbContextFactory<EmailDbContext> databases,
     SmtpMailSender sender,
+    EmailLinks links,
     IOptions<EmailWorkerOptions> options,
     IOptions<SmtpOptions> smtpOptions,
     TimeProvider time,
@@ -295,7 +297,7 @@ public sealed class RetweetMailConsumer(
             return;
         }
 
-        var message = RetweetMail.Create(e, _from, recipient, time.GetUtcNow());
+        var message = RetweetMail.Create(e, _from, recipient, links.UnsubscribeUrl(Guid.Parse(e.TweetAuthorId)), time.GetUtcNow());
         var result = await sender.SendAsync(message, ct);
         switch (result.Outcome)
         {

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using MailKit;
 using MailKit.Net.Smtp;
+using Chirp.EmailWorker.Mail;
 using Microsoft.Extensions.Options;
 using MimeKit;
 
@@ -22,27 +23,47 @@ public enum SendOutcome
 /// <summary>The result of <see cref="SmtpMailSender.SendAsync"/> with the server's reply or the error, for logs and dead letters.</summary>
 public readonly record struct SendResult(SendOutcome Outcome, string Detail);
 
-/// <summary>Submits messages with MailKit to <c>Smtp:Host</c>:<c>Smtp:Port</c>, one connection per message.</summary>
-public sealed class SmtpMailSender(IOptions<SmtpOptions> options)
+/// <summary>
+/// DKIM-signs (<see cref="MailSigner"/>) and submits messages with MailKit to <c>Smtp:Host</c>:<c>Smtp:Port</c>, one
+/// connection per message. Every SMTP call (connect, authenticate, send, quit) gets its own <c>Smtp:Timeout</c>,
+/// enforced by cancelling the call: MailKit's own socket timeout covers single reads and writes only, so a server that
+/// trickles bytes could otherwise hold a send for ever, past <see cref="EmailWorkerOptions.ClaimIdleTime"/>.
+/// </summary>
+public sealed class SmtpMailSender(IOptions<SmtpOptions> options, MailSigner signer)
 {
     /// <summary>
-    /// Sends <paramref name="message"/> and classifies the outcome; never throws for SMTP or network failures.
-    /// Throws <see cref="OperationCanceledException"/> only when <paramref name="cancellationToken"/> is cancelled.
+    /// Signs and sends <paramref name="message"/> and classifies the outcome; never throws for SMTP or network failures
+    /// or timeouts (all <see cref="SendOutcome.Transient"/> unless the server answered 5yz). Throws
+    /// <see cref="OperationCanceledException"/> only when <paramref name="cancellationToken"/> is cancelled.
     /// </summary>
     public async Task<SendResult> SendAsync(MimeMessage message, CancellationToken cancellationToken)
     {
         var o = options.Value;
+        signer.Sign(message);
         using var client = new SmtpClient { Timeout = (int)o.Timeout.TotalMilliseconds };
+        var step = "connect";
         try
         {
-            await client.ConnectAsync(o.Host, o.Port, o.Security, cancellationToken);
+            await WithTimeout(ct => client.ConnectAsync(o.Host, o.Port, o.Security, ct), o.Timeout, cancellationToken);
             if (!string.IsNullOrEmpty(o.UserName))
             {
-                await client.AuthenticateAsync(o.UserName, o.Password ?? "", cancellationToken);
+                step = "authenticate";
+                await WithTimeout(ct => client.AuthenticateAsync(o.UserName, o.Password ?? "", ct), o.Timeout, cancellationToken);
             }
 
-            var reply = await client.SendAsync(message, cancellationToken);
-            await client.DisconnectAsync(quit: true, cancellationToken);
+            step = "send";
+            var reply = "";
+            await WithTimeout(async ct => reply = await client.SendAsync(message, ct), o.Timeout, cancellationToken);
+            step = "quit";
+            try
+            {
+                await WithTimeout(ct => client.DisconnectAsync(quit: true, ct), o.Timeout, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // The server accepted the message already; a failed QUIT changes nothing about that.
+            }
+
             return new SendResult(SendOutcome.Accepted, reply);
         }
         catch (SmtpCommandException e)
@@ -54,11 +75,22 @@ public sealed class SmtpMailSender(IOptions<SmtpOptions> options)
         {
             throw;
         }
+        catch (OperationCanceledException)
+        {
+            return new SendResult(SendOutcome.Transient, $"no answer to {step} within {o.Timeout.TotalSeconds:0.#} s");
+        }
         catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or TimeoutException
-            or OperationCanceledException or ServiceNotConnectedException or MailKit.Security.AuthenticationException
+            or ServiceNotConnectedException or MailKit.Security.AuthenticationException
             or MailKit.Security.SslHandshakeException)
         {
-            return new SendResult(SendOutcome.Transient, $"{e.GetType().Name}: {e.Message}");
+            return new SendResult(SendOutcome.Transient, $"{step} failed: {e.Message}");
         }
+    }
+
+    private static async Task WithTimeout(Func<CancellationToken, Task> call, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        await call(cts.Token);
     }
 }

@@ -1,10 +1,13 @@
 using Chirp.Contracts;
 using Chirp.EmailWorker.Data;
+using Chirp.EmailWorker.Links;
+using Chirp.EmailWorker.Mail;
 using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Hosting;
 using GraphQL;
 using GraphQL.Types;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Chirp.EmailWorker.Schema;
@@ -13,10 +16,13 @@ namespace Chirp.EmailWorker.Schema;
 /// <c>updateEmailSettings(input: UpdateEmailSettingsInput!): UpdateEmailSettingsPayload! @requiresScopes(scopes: [["email:manage"]])</c>.
 /// The subgraph enforces the scope itself too (<see cref="AccessDirectivesMiddleware"/>): anonymous callers get
 /// UNAUTHENTICATED, callers without the scope FORBIDDEN, a bad address BAD_USER_INPUT, each before anything is stored.
+/// A new address is unverified until its owner follows the link of the confirmation mail (docs/architecture.md
+/// section 3: mail goes only to verified addresses); setting the same unverified address again sends the mail again,
+/// at most once per <c>EmailLinks:ConfirmationResendInterval</c> (else RATE_LIMITED).
 /// </summary>
 public sealed class NotificationsMutation : ObjectGraphType
 {
-    public NotificationsMutation(IDbContextFactory<EmailDbContext> databases, TimeProvider time)
+    public NotificationsMutation(IDbContextFactory<EmailDbContext> databases, ConfirmationSender confirmation, IOptions<EmailLinkOptions> links, TimeProvider time)
     {
         Name = "Mutation";
         Field<NonNullGraphType<UpdateEmailSettingsPayloadGraphType>>("updateEmailSettings")
@@ -40,27 +46,68 @@ public sealed class NotificationsMutation : ObjectGraphType
                     throw GraphErrors.BadUserInput(problem);
                 }
 
-                return await SaveAsync(databases, time, userId, change, context.CancellationToken);
+                var (settings, confirm) = await SaveAsync(databases, time, links.Value.ConfirmationResendInterval, userId, change, context.CancellationToken);
+                if (confirm && !await confirmation.SendAsync(userId, settings.Address!, context.CancellationToken))
+                {
+                    // Let the user ask again at once: the mail never went out.
+                    await using var db = await databases.CreateDbContextAsync(CancellationToken.None);
+                    var sentAt = settings.ConfirmationSentAt;
+                    await db.EmailSettings
+                        .Where(s => s.UserId == userId && s.ConfirmationSentAt == sentAt)
+                        .ExecuteUpdateAsync(u => u.SetProperty(s => s.ConfirmationSentAt, (DateTimeOffset?)null), CancellationToken.None);
+                    context.Errors.Add(new ExecutionError("The address is saved, but its confirmation mail could not be sent now; set the same address again to retry.")
+                    {
+                        Code = ErrorCodes.Internal,
+                        Path = context.ResponsePath,
+                    });
+                }
+
+                return settings;
             });
     }
 
     private readonly record struct SettingsChange(bool SetAddress, string? Address, bool? NotifyOnRetweet);
 
-    private static async Task<EmailSettings> SaveAsync(
-        IDbContextFactory<EmailDbContext> databases, TimeProvider time, Guid userId, SettingsChange change, CancellationToken ct)
+    /// <summary>
+    /// Applies the change under a row lock. A new address, or the same unverified address set again, is stored
+    /// unverified and needs a confirmation mail (the second value), at most one per <paramref name="resendInterval"/>:
+    /// sooner is refused with <c>RATE_LIMITED</c> and nothing is stored.
+    /// </summary>
+    private static async Task<(EmailSettings Settings, bool Confirm)> SaveAsync(
+        IDbContextFactory<EmailDbContext> databases, TimeProvider time, TimeSpan resendInterval, Guid userId, SettingsChange change, CancellationToken ct)
     {
         for (var attempt = 0; ; attempt++)
         {
             await using var db = await databases.CreateDbContextAsync(ct);
-            var settings = await db.EmailSettings.FirstOrDefaultAsync(s => s.UserId == userId, ct);
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            var settings = await db.EmailSettings
+                .FromSql($"SELECT * FROM email_settings WHERE user_id = {userId} FOR UPDATE")
+                .FirstOrDefaultAsync(ct);
             var isNew = settings is null;
             settings ??= db.EmailSettings.Add(new EmailSettings { UserId = userId }).Entity;
+            var now = time.GetUtcNow();
 
-            if (change.SetAddress && !string.Equals(settings.Address, change.Address, StringComparison.Ordinal))
+            var confirm = false;
+            if (change.SetAddress)
             {
-                settings.Address = change.Address;
-                // Until address confirmation mails exist, a new address counts as verified at once.
-                settings.Verified = change.Address is not null;
+                var same = string.Equals(settings.Address, change.Address, StringComparison.Ordinal);
+                confirm = change.Address is not null && !(same && settings.Verified);
+                if (!same)
+                {
+                    settings.Address = change.Address;
+                    settings.Verified = false;
+                }
+            }
+
+            if (confirm)
+            {
+                if (settings.ConfirmationSentAt is { } last && now - last < resendInterval)
+                {
+                    var wait = Math.Max(1, (int)Math.Ceiling((resendInterval - (now - last)).TotalSeconds));
+                    throw new ExecutionError($"A confirmation mail went out moments ago; try again in {wait} s.") { Code = ErrorCodes.RateLimited };
+                }
+
+                settings.ConfirmationSentAt = now;
             }
 
             if (change.NotifyOnRetweet is { } notify)
@@ -68,11 +115,12 @@ public sealed class NotificationsMutation : ObjectGraphType
                 settings.NotifyOnRetweet = notify;
             }
 
-            settings.UpdatedAt = time.GetUtcNow();
+            settings.UpdatedAt = now;
             try
             {
                 await db.SaveChangesAsync(ct);
-                return settings;
+                await transaction.CommitAsync(ct);
+                return (settings, confirm);
             }
             catch (DbUpdateException e) when (isNew && attempt == 0 && e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
             {

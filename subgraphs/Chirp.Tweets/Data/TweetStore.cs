@@ -25,6 +25,8 @@ public sealed record RetweetOutcome(Tweet Retweet, Tweet Original, bool Created)
 /// </summary>
 public sealed class TweetStore(IDbContextFactory<TweetsDbContext> contexts, OutboxSignal outboxSignal, TimeProvider time)
 {
+    private const string NotifyOutbox = "NOTIFY " + OutboxListener.Channel;
+
     /// <summary>Parses a tweet or user id: a UUID in its canonical <c>8-4-4-4-12</c> form; anything else is not an id.</summary>
     public static bool TryParseId(string? id, out Guid value) => Guid.TryParseExact(id, "D", out value);
 
@@ -87,6 +89,8 @@ public sealed class TweetStore(IDbContextFactory<TweetsDbContext> contexts, Outb
             if (raisesEvent)
             {
                 db.OutboxMessages.Add(NewRetweetedMessage(retweet, original, caller));
+                // Delivered at commit (and only then) to every replica's OutboxListener.
+                await db.Database.ExecuteSqlRawAsync(NotifyOutbox, cancellationToken);
             }
 
             try

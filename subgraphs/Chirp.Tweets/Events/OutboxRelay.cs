@@ -13,9 +13,14 @@ namespace Chirp.Tweets.Events;
 /// Moves committed outbox rows to Redis (docs/architecture.md section 5). In a loop it claims due unsent rows with
 /// <c>SELECT ... FOR UPDATE SKIP LOCKED</c> inside a transaction (so several replicas share the rows and none sends
 /// a row another holds), and for each row runs <c>XADD tweet-retweeted * type tweet-retweeted v 1 data &lt;json&gt;</c>,
-/// then <c>PUBLISH tweet-retweeted &lt;entry JSON&gt;</c> (<see cref="TweetRetweetedEntry"/>), then marks it sent.
+/// then <c>PUBLISH tweet-retweeted &lt;entry JSON&gt;</c> (<see cref="TweetRetweetedEntry"/>), then marks it sent. The
+/// pair is one server-side script per row (the channel message needs the id <c>XADD</c> returns) and the scripts of
+/// a whole batch go out pipelined, so a batch costs one round trip to Redis however many rows it holds.
 /// When Redis fails it counts the attempt and backs the row off exponentially; it never gives up on a row.
-/// Wakes on <see cref="OutboxSignal"/> after a commit, on a Redis reconnect, and every
+/// Every <see cref="OutboxRelayOptions.CleanupInterval"/> it deletes rows sent more than
+/// <see cref="OutboxRelayOptions.Retention"/> ago, <see cref="OutboxRelayOptions.CleanupBatchSize"/> at a time so no
+/// statement holds many row locks or runs long.
+/// Wakes on <see cref="OutboxSignal"/> after a commit of any replica (<see cref="OutboxListener"/>), on a Redis reconnect, and every
 /// <see cref="OutboxRelayOptions.PollInterval"/>. Delivery is at least once: a crash between <c>XADD</c> and the
 /// commit of <c>sent_at</c> sends the row again, and consumers dedupe by <c>eventId</c>.
 /// </summary>
@@ -28,7 +33,22 @@ public sealed class OutboxRelay(
     ILogger<OutboxRelay> logger) : BackgroundService
 {
     private static readonly ActivitySource Tracing = new(TweetsSubgraph.ServiceName);
+
+    /// <summary>
+    /// KEYS[1] the stream; ARGV: type, version, data, channel, and the channel message split around the entry id.
+    /// Returns the entry id.
+    /// </summary>
+    private static readonly string XaddAndPublish = $"""
+        local id = redis.call('XADD', KEYS[1], '*', '{TweetRetweetedStream.TypeField}', ARGV[1], '{TweetRetweetedStream.VersionField}', ARGV[2], '{TweetRetweetedStream.DataField}', ARGV[3])
+        redis.call('PUBLISH', ARGV[4], ARGV[5] .. id .. ARGV[6])
+        return id
+        """;
+
+    /// <summary>Stands for the entry id in the channel message until the script knows it; written first, so found first.</summary>
+    private const string IdMarker = "@@chirp-entry-id@@";
+
     private int _retryNow;
+    private DateTimeOffset _nextCleanup = DateTimeOffset.MinValue;
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -52,6 +72,8 @@ public sealed class OutboxRelay(
                     while (await RelayBatchAsync(redis, o, stoppingToken) == BatchResult.Full)
                     {
                     }
+
+                    await CleanUpIfDueAsync(o, stoppingToken);
                 }
                 catch (Exception e) when (!stoppingToken.IsCancellationRequested)
                 {
@@ -109,29 +131,7 @@ public sealed class OutboxRelay(
             return BatchResult.Done;
         }
 
-        var failed = false;
-        foreach (var row in rows)
-        {
-            try
-            {
-                await SendAsync(redis, row);
-                row.SentAt = time.GetUtcNow();
-                row.LastError = null;
-            }
-            catch (Exception e) when (e is RedisException or TimeoutException)
-            {
-                row.Attempts++;
-                row.NextAttemptAt = time.GetUtcNow() + RetryDelay(o, row.Attempts);
-                row.LastError = e.Message.Length > 500 ? e.Message[..500] : e.Message;
-                logger.LogWarning("Redis refused outbox message {MessageId} (attempt {Attempts}): {Error}. Retrying at {NextAttemptAt:o}.",
-                    row.Id, row.Attempts, e.Message, row.NextAttemptAt);
-
-                // Redis is failing: do not wait on it once per row. The rest of the batch keeps its place and is
-                // tried at the next wake-up (a poll, or the reconnect).
-                failed = true;
-                break;
-            }
-        }
+        var failed = await SendAsync(redis, rows, o);
 
         // Not the stopping token: rows already in Redis must be marked sent even while the host stops.
         await db.SaveChangesAsync(CancellationToken.None);
@@ -139,19 +139,101 @@ public sealed class OutboxRelay(
         return failed || rows.Count < o.BatchSize ? BatchResult.Done : BatchResult.Full;
     }
 
-    private async Task SendAsync(IConnectionMultiplexer redis, OutboxMessage row)
+    /// <summary>
+    /// Sends every row of a claimed batch in one pipelined round trip and marks each row by its own outcome: sent, or
+    /// (when Redis refused it or went away) one more attempt with backoff. Returns true when any row failed.
+    /// </summary>
+    private async Task<bool> SendAsync(IConnectionMultiplexer redis, List<OutboxMessage> rows, OutboxRelayOptions o)
     {
-        using var activity = StartPublishActivity(row);
-        var entryId = await redis.GetDatabase().StreamAddAsync(
-            TweetRetweetedStream.StreamName,
-            [
-                new NameValueEntry(TweetRetweetedStream.TypeField, row.Type),
-                new NameValueEntry(TweetRetweetedStream.VersionField, TweetRetweetedStream.Version),
-                new NameValueEntry(TweetRetweetedStream.DataField, row.Payload),
-            ]);
-        var entry = new TweetRetweetedEntry(entryId.ToString(), row.Type, TweetRetweetedStream.Version, row.Payload);
-        await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(TweetRetweetedStream.ChannelName), entry.ToJson());
-        logger.LogInformation("Relayed outbox message {MessageId} as stream entry {EntryId}.", row.Id, entryId.ToString());
+        var batch = redis.GetDatabase().CreateBatch();
+        var sends = new List<(OutboxMessage Row, Activity? Activity, Task<RedisResult> Send)>(rows.Count);
+        foreach (var row in rows)
+        {
+            var message = new TweetRetweetedEntry(IdMarker, row.Type, TweetRetweetedStream.Version, row.Payload).ToJson();
+            var at = message.IndexOf(IdMarker, StringComparison.Ordinal);
+            sends.Add((row, StartPublishActivity(row), batch.ScriptEvaluateAsync(
+                XaddAndPublish,
+                [TweetRetweetedStream.StreamName],
+                [row.Type, TweetRetweetedStream.Version, row.Payload, TweetRetweetedStream.ChannelName, message[..at], message[(at + IdMarker.Length)..]])));
+        }
+
+        batch.Execute();
+        var failed = false;
+        foreach (var (row, activity, send) in sends)
+        {
+            using (activity)
+            {
+                try
+                {
+                    var entryId = (string?)await send;
+                    row.SentAt = time.GetUtcNow();
+                    row.LastError = null;
+                    logger.LogDebug("Relayed outbox message {MessageId} as stream entry {EntryId}.", row.Id, entryId);
+                }
+                catch (Exception e) when (e is RedisException or TimeoutException)
+                {
+                    row.Attempts++;
+                    row.NextAttemptAt = time.GetUtcNow() + RetryDelay(o, row.Attempts);
+                    row.LastError = e.Message.Length > 500 ? e.Message[..500] : e.Message;
+                    activity?.SetStatus(ActivityStatusCode.Error);
+                    if (!failed)
+                    {
+                        logger.LogWarning("Redis refused outbox message {MessageId} (attempt {Attempts}): {Error}. Retrying at {NextAttemptAt:o}.",
+                            row.Id, row.Attempts, e.Message, row.NextAttemptAt);
+                    }
+
+                    failed = true;
+                }
+            }
+        }
+
+        if (failed)
+        {
+            logger.LogWarning("{Failed} of {Count} outbox messages were not relayed; they are retried with backoff.",
+                sends.Count(s => s.Row.SentAt is null), rows.Count);
+        }
+        else
+        {
+            logger.LogDebug("Relayed {Count} outbox message(s).", rows.Count);
+        }
+
+        return failed;
+    }
+
+    /// <summary>Deletes sent rows older than the retention in small batches, once per cleanup interval; failures wait for the next one.</summary>
+    private async Task CleanUpIfDueAsync(OutboxRelayOptions o, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (now < _nextCleanup)
+        {
+            return;
+        }
+
+        _nextCleanup = now + o.CleanupInterval;
+        var cutoff = now - o.Retention;
+        var deleted = 0;
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            // SKIP LOCKED: another replica cleaning at the same moment takes other rows instead of waiting.
+            var count = await db.Database.ExecuteSqlAsync($"""
+                DELETE FROM outbox_messages WHERE id IN (
+                    SELECT id FROM outbox_messages
+                    WHERE sent_at IS NOT NULL AND sent_at < {cutoff}
+                    LIMIT {o.CleanupBatchSize}
+                    FOR UPDATE SKIP LOCKED)
+                """, cancellationToken);
+            deleted += count;
+            if (count < o.CleanupBatchSize)
+            {
+                break;
+            }
+        }
+
+        if (deleted > 0)
+        {
+            logger.LogInformation("Deleted {Count} outbox message(s) sent before {Cutoff:o}.", deleted, cutoff);
+        }
     }
 
     /// <summary>A producer span for one send, a child of the mutation's span named by the event's <c>traceparent</c>.</summary>

@@ -25,4 +25,16 @@ public sealed class OutboxRelayOptions
     /// <summary>Longest delay between retries of one row.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a sent row is kept (for operators tracing an event) before the relay deletes it.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "90.00:00:00")]
+    public TimeSpan Retention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How often the relay deletes sent rows older than <see cref="Retention"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "1.00:00:00")]
+    public TimeSpan CleanupInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Most rows one <c>DELETE</c> removes; it repeats until fewer are left.</summary>
+    [Range(1, 10000)]
+    public int CleanupBatchSize { get; set; } = 500;
 }

@@ -3,8 +3,9 @@ using System.Threading.Channels;
 namespace Chirp.Tweets.Events;
 
 /// <summary>
-/// In-process wake-up for <see cref="OutboxRelay"/>: a commit that wrote an outbox row calls <see cref="Notify"/>
-/// so the event goes out at once instead of at the next poll. Signals coalesce; a missed one only costs one
+/// In-process wake-up for <see cref="OutboxRelay"/>: a commit that wrote an outbox row calls <see cref="Notify"/>, and
+/// so does <see cref="OutboxListener"/> when another replica commits one, so the event goes out at once instead of at
+/// the next poll. Signals coalesce; a missed one only costs one
 /// poll interval, because the relay also polls.
 /// </summary>
 public sealed class OutboxSignal

@@ -33,6 +33,10 @@ namespace Chirp.EmailWorker.Data.Migrations
                         .HasColumnType("character varying(254)")
                         .HasColumnName("address");
 
+                    b.Property<DateTimeOffset?>("ConfirmationSentAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("confirmation_sent_at");
+
                     b.Property<bool>("NotifyOnRetweet")
                         .HasColumnType("boolean")
                         .HasColumnName("notify_on_retweet");
