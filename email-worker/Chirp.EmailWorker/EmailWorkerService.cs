@@ -30,6 +30,7 @@ public static class EmailWorkerService
     {
         builder.AddChirpServiceDefaults(ServiceName);
         builder.AddChirpIdentityAssertions();
+        builder.AddChirpDatabasePool();
         var services = builder.Services;
 
         services.AddOptions<ConnectionStringsOptions>()
@@ -48,7 +49,7 @@ public static class EmailWorkerService
             .ValidateOnStart();
 
         services.AddDbContextFactory<EmailDbContext>((sp, db) =>
-            db.UseNpgsql(sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Email));
+            db.UseNpgsql(sp.WithPool(sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Email)));
         services.AddHealthChecks().AddDbContextCheck<EmailDbContext>("email-database", tags: [HostingExtensions.ReadyTag]);
 
         services.AddSingleton<RedisConnection>();
@@ -68,6 +69,7 @@ public static class EmailWorkerService
     /// <summary>Maps <c>/health/live</c>, <c>/health/ready</c> and <c>GET|POST /graphql</c> behind the identity assertion check.</summary>
     public static WebApplication MapEmailWorker(this WebApplication app)
     {
+        app.UseChirpServiceDefaults();
         app.UseRouting();
         app.UseChirpIdentityAssertions();
         app.MapChirpHealth();

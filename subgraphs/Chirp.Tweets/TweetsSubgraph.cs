@@ -50,6 +50,7 @@ public static class TweetsSubgraph
         TweetText.EnsureNormalizationWorks();
         builder.AddChirpServiceDefaults(ServiceName);
         builder.AddChirpIdentityAssertions();
+        builder.AddChirpDatabasePool();
         var services = builder.Services;
 
         services.AddOptions<TweetsConnectionStrings>().BindConfiguration(TweetsConnectionStrings.SectionName)
@@ -59,7 +60,7 @@ public static class TweetsSubgraph
 
         // Data
         services.AddDbContextFactory<TweetsDbContext>((sp, options) =>
-            options.UseNpgsql(sp.GetRequiredService<IOptions<TweetsConnectionStrings>>().Value.Tweets));
+            options.UseNpgsql(sp.WithPool(sp.GetRequiredService<IOptions<TweetsConnectionStrings>>().Value.Tweets)));
         services.AddSingleton<TweetStore>();
         services.AddHealthChecks().AddDbContextCheck<TweetsDbContext>("tweets-db", tags: [HostingExtensions.ReadyTag]);
 
@@ -86,6 +87,7 @@ public static class TweetsSubgraph
     /// <summary>Identity assertions, health probes and <c>GET/POST /graphql</c>.</summary>
     public static WebApplication MapTweetsSubgraph(this WebApplication app)
     {
+        app.UseChirpServiceDefaults();
         app.UseChirpIdentityAssertions();
         app.MapChirpHealth();
         app.MapGraphQLHttp("/graphql");
