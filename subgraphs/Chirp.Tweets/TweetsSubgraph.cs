@@ -84,7 +84,7 @@ public static class TweetsSubgraph
         return builder;
     }
 
-    /// <summary>Identity assertions, health probes and <c>GET/POST /graphql</c>.</summary>
+    /// <summary>Problem details and request limits, identity assertions, health probes and <c>GET/POST /graphql</c>.</summary>
     public static WebApplication MapTweetsSubgraph(this WebApplication app)
     {
         app.UseChirpServiceDefaults();
