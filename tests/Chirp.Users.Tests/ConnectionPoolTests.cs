@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Chirp.Testing;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -40,22 +41,22 @@ public sealed class ConnectionPoolTests(UsersService users)
         await using var monitor = new NpgsqlConnection(users.ConnectionString);
         await monitor.OpenAsync();
 
+        using var pending = new PendingConnectionRequests(application);
         var requests = Enumerable.Range(0, Requests)
             .Select(i => client.PostGraphQLAsync("query($h: String!) { userByHandle(handle: $h) { id } }", new { h = $"nobody{i}" }))
             .ToList();
 
-        // Wait until the pool is used up: its connections sit on the lock, the other requests wait for one of them.
+        // Wait until the pool is used up: its connections sit on the lock, and the other requests wait in Npgsql's pool
+        // for one of them (its metric of requests waiting for a connection counts them).
         var blocked = 0L;
-        for (var attempt = 0; attempt < 600 && blocked < PoolSize; attempt++)
+        for (var attempt = 0; attempt < 600 && (blocked < PoolSize || pending.Read() < Requests - PoolSize); attempt++)
         {
             blocked = await CountAsync(monitor, application, onlyWaitingOnLock: true);
-            if (blocked < PoolSize)
-            {
-                await Task.Delay(50);
-            }
+            await Task.Delay(50);
         }
 
         Assert.Equal(PoolSize, blocked);
+        Assert.Equal(Requests - PoolSize, pending.Read());
         Assert.Equal(PoolSize, await CountAsync(monitor, application, onlyWaitingOnLock: false));
         Assert.All(requests, r => Assert.False(r.IsCompleted, "no request may finish (or fail) while the pool is used up"));
 
@@ -68,6 +69,7 @@ public sealed class ConnectionPoolTests(UsersService users)
             Assert.Empty(a.Errors);
             Assert.Null(a.Data!["userByHandle"]);
         });
+        Assert.Equal(0, pending.Read());
     }
 
     [Fact]
@@ -78,6 +80,49 @@ public sealed class ConnectionPoolTests(UsersService users)
             ["ConnectionStrings:Users"] = users.ConnectionString,
             [ServiceHost.DatabaseMaxPoolSizeKey] = null,
         }));
+    }
+
+    /// <summary>
+    /// Npgsql's <c>db.client.connection.npgsql.pending_requests</c> (an up-down counter: +1 when an open starts waiting
+    /// for a free connection, -1 when it gets one) summed for the pool whose name holds the given application name.
+    /// </summary>
+    private sealed class PendingConnectionRequests : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _pending;
+
+        public PendingConnectionRequests(string application)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "Npgsql" && instrument.Name == "db.client.connection.npgsql.pending_requests")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            void Record(long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "db.client.connection.pool.name" && tag.Value is string pool && pool.Contains(application, StringComparison.Ordinal))
+                    {
+                        Interlocked.Add(ref _pending, value);
+                    }
+                }
+            }
+
+            _listener.SetMeasurementEventCallback<int>((_, value, tags, _) => Record(value, tags));
+            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) => Record(value, tags));
+            _listener.Start();
+        }
+
+        public long Read()
+        {
+            _listener.RecordObservableInstruments();
+            return Interlocked.Read(ref _pending);
+        }
+
+        public void Dispose() => _listener.Dispose();
     }
 
     private static async Task<long> CountAsync(NpgsqlConnection monitor, string application, bool onlyWaitingOnLock)
