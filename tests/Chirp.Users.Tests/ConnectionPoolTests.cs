@@ -73,6 +73,43 @@ public sealed class ConnectionPoolTests(UsersService users)
     }
 
     [Fact]
+    public async Task ARequestThatGetsNoConnectionWithinTheTimeoutIsUnavailableNotInternal()
+    {
+        var application = "chirp-pool-" + Guid.NewGuid().ToString("N")[..8];
+        await using var host = await users.StartAsync(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Users"] = new NpgsqlConnectionStringBuilder(users.ConnectionString) { ApplicationName = application }.ConnectionString,
+            [ServiceHost.DatabaseMaxPoolSizeKey] = "1",
+            ["Database:MinPoolSize"] = "0",
+            ["Database:Timeout"] = "00:00:01",
+        });
+        using var client = host.CreateClient();
+        await using var admin = new NpgsqlConnection(users.ConnectionString);
+        await admin.OpenAsync();
+        await using var transaction = await admin.BeginTransactionAsync();
+        await using (var lockTable = new NpgsqlCommand("LOCK TABLE users IN ACCESS EXCLUSIVE MODE", admin, transaction))
+        {
+            await lockTable.ExecuteNonQueryAsync();
+        }
+
+        await using var monitor = new NpgsqlConnection(users.ConnectionString);
+        await monitor.OpenAsync();
+        var holder = client.PostGraphQLAsync("{ userByHandle(handle: \"nobody\") { id } }");
+        for (var attempt = 0; attempt < 600 && await CountAsync(monitor, application, onlyWaitingOnLock: true) == 0; attempt++)
+        {
+            await Task.Delay(50);
+        }
+
+        var starved = await client.PostGraphQLAsync("{ userByHandle(handle: \"nobody\") { id } }");
+        await transaction.RollbackAsync();
+
+        Assert.Equal(294, starved.Status);
+        Assert.Equal(["UNAVAILABLE"], starved.ErrorCodes);
+        Assert.DoesNotContain("Npgsql", starved.Body.ToJsonString(), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(200, (await holder).Status);
+    }
+
+    [Fact]
     public async Task AMissingPoolMaximumStopsTheStart()
     {
         await Assert.ThrowsAsync<OptionsValidationException>(() => users.StartAsync(new Dictionary<string, string?>
