@@ -34,6 +34,7 @@ public static class EmailWorkerService
     {
         builder.AddChirpServiceDefaults(ServiceName);
         builder.AddChirpIdentityAssertions();
+        builder.AddChirpDatabasePool();
         var services = builder.Services;
 
         services.AddOptions<ConnectionStringsOptions>()
@@ -65,7 +66,7 @@ public static class EmailWorkerService
         services.AddSingleton<IValidateOptions<DkimOptions>, DkimOptionsValidation>();
 
         services.AddDbContextFactory<EmailDbContext>((sp, db) =>
-            db.UseNpgsql(sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Email));
+            db.UseNpgsql(sp.WithPool(sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Email)));
         services.AddHealthChecks().AddDbContextCheck<EmailDbContext>("email-database", tags: [HostingExtensions.ReadyTag]);
 
         services.AddSingleton<RedisConnection>();
@@ -91,6 +92,7 @@ public static class EmailWorkerService
     /// </summary>
     public static WebApplication MapEmailWorker(this WebApplication app)
     {
+        app.UseChirpServiceDefaults();
         app.UseRouting();
         app.UseChirpIdentityAssertions();
         app.MapChirpHealth();

@@ -13,6 +13,9 @@ namespace Chirp.Gateway;
 /// </summary>
 public static class GatewayService
 {
+    /// <summary>Configuration key: HTTP connections the gateway opens to each subgraph (default 64).</summary>
+    public const string ConnectionsPerSubgraphKey = "Limits:ConnectionsPerSubgraph";
+
     /// <summary>Registers everything the gateway needs; fails at start when keys, supergraph or required settings are missing.</summary>
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
@@ -28,11 +31,7 @@ public static class GatewayService
     /// <summary>Maps every route of docs/architecture.md section 6.</summary>
     public static WebApplication MapGateway(this WebApplication app)
     {
-        // Malformed or oversized requests that ASP.NET itself refuses keep their 4xx instead of becoming a 500.
-        app.UseExceptionHandler(new ExceptionHandlerOptions
-        {
-            StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
-        });
+        app.UseChirpServiceDefaults();
         app.UseStatusCodePages();
         app.UseGraphQLIde();
         app.UseSingleAuthorizationHeader();
@@ -70,6 +69,7 @@ public static class GatewayService
                 $"{LoginThrottleOptions.SectionName}:TrustedProxies must hold networks like 10.0.0.0/8.")
             .ValidateOnStart();
         builder.Services.AddSingleton<LoginThrottle>();
+        builder.Services.AddRateLimitRejection(TokenEndpoints.LoginRejection);
         builder.Services.AddSingleton<GatewayReadiness>();
         builder.Services.AddHealthChecks().AddCheck<GatewayReadiness>(GatewayReadiness.Name, tags: [HostingExtensions.ReadyTag]);
         builder.Services.AddHostedService<StartupVerification>();
@@ -100,7 +100,20 @@ public static class GatewayService
         builder.Services.AddSingleton<IGraphQLExecutor, FederationExecutor>();
         builder.Services.AddGraphQLTransports();
         builder.Services.AddSingleton<ILiveConnectionAuthenticator, BearerLiveAuthenticator>();
-        builder.Services.AddHttpClient(FederationExecutor.SubgraphHttpClient, c => c.Timeout = TimeSpan.FromSeconds(30));
+        // Bounded connections per subgraph: under a spike, fetches wait for a connection here (within the timeout)
+        // instead of opening hundreds of sockets that the subgraph would only queue or refuse (README.md "Capacity").
+        var connectionsPerSubgraph = builder.Configuration.GetValue(ConnectionsPerSubgraphKey, 64);
+        if (connectionsPerSubgraph < 1)
+        {
+            throw new InvalidOperationException($"{ConnectionsPerSubgraphKey} must be at least 1.");
+        }
+
+        builder.Services.AddHttpClient(FederationExecutor.SubgraphHttpClient, c => c.Timeout = TimeSpan.FromSeconds(30))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                MaxConnectionsPerServer = connectionsPerSubgraph,
+                PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+            });
     }
 
     /// <summary><c>/email/*</c> goes to the email worker unchanged (unsubscribe and confirmation links).</summary>

@@ -209,37 +209,47 @@ public static class GraphQLHttpEndpoint
             return (null, StatusCodes.Status400BadRequest, "The query parameter 'query' is required.");
         }
 
-        var variables = ParseObjectParameter(q["variables"].FirstOrDefault(), "variables", out var error);
+        var variables = ParseObjectParameter(q["variables"].FirstOrDefault(), "variables", out var status, out var error);
         if (error is not null)
         {
-            return (null, StatusCodes.Status422UnprocessableEntity, error);
+            return (null, status, error);
         }
 
-        var extensions = ParseObjectParameter(q["extensions"].FirstOrDefault(), "extensions", out error);
+        var extensions = ParseObjectParameter(q["extensions"].FirstOrDefault(), "extensions", out status, out error);
         if (error is not null)
         {
-            return (null, StatusCodes.Status422UnprocessableEntity, error);
+            return (null, status, error);
         }
 
         var operationName = q["operationName"].FirstOrDefault();
         return (new GraphQLRequest(q["query"][0]!, string.IsNullOrEmpty(operationName) ? null : operationName, variables, extensions), 0, null);
     }
 
-    private static JsonObject? ParseObjectParameter(string? text, string name, out string? error)
+    /// <summary>
+    /// A JSON object from a query parameter: 400 when the text is not JSON the shared reader accepts (the same rules as
+    /// a body), 422 when it is JSON but not an object (GraphQL-over-HTTP: a malformed request).
+    /// </summary>
+    private static JsonObject? ParseObjectParameter(string? text, string name, out int status, out string? error)
     {
-        error = null;
+        (status, error) = (StatusCodes.Status200OK, null);
         if (string.IsNullOrEmpty(text))
         {
             return null;
         }
 
-        var (node, _) = JsonRequestBody.Parse(System.Text.Encoding.UTF8.GetBytes(text));
+        var (node, unreadable) = JsonRequestBody.Parse(System.Text.Encoding.UTF8.GetBytes(text));
+        if (unreadable is not null)
+        {
+            (status, error) = (StatusCodes.Status400BadRequest, $"'{name}' {unreadable}.");
+            return null;
+        }
+
         if (node is JsonObject o)
         {
             return o;
         }
 
-        error = $"'{name}' must be a JSON object.";
+        (status, error) = (StatusCodes.Status422UnprocessableEntity, $"'{name}' must be a JSON object.");
         return null;
     }
 

@@ -66,6 +66,11 @@ public static class JsonRequestBody
         {
             return (null, "is not valid JSON or repeats a property name");
         }
+        catch (InvalidOperationException)
+        {
+            // Comparing property names for duplicates reads them as text, which a lone surrogate escape cannot be.
+            return (null, "holds a string that is not valid Unicode (a lone surrogate)");
+        }
 
         return IsWellFormed(value) ? (value, null) : (null, "holds a string that is not valid Unicode (a lone surrogate)");
     }

@@ -19,12 +19,15 @@ public static class HostingExtensions
     public const string ReadyTag = "ready";
 
     /// <summary>
-    /// Problem details (RFC 9457) for every error response, health checks, OpenTelemetry tracing (OTLP export
+    /// Problem details (RFC 9457) for every error response, the request limits of
+    /// <see cref="RequestLimits.AddChirpRequestLimits"/> (pair with <see cref="RequestLimits.UseChirpServiceDefaults"/>), health checks, OpenTelemetry tracing (OTLP export
     /// only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set) and a <see cref="TimeProvider"/>.
     /// </summary>
     public static IHostApplicationBuilder AddChirpServiceDefaults(this IHostApplicationBuilder builder, string serviceName)
     {
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+            context.ProblemDetails.Detail ??= DefaultDetail(context.ProblemDetails.Status ?? context.HttpContext.Response.StatusCode));
+        builder.AddChirpRequestLimits();
         builder.Services.AddHealthChecks();
         builder.Services.AddSingleton(TimeProvider.System);
 
@@ -41,6 +44,23 @@ public static class HostingExtensions
             });
         return builder;
     }
+
+    /// <summary>
+    /// The message of a problem that ASP.NET writes without one (routing's 404, 405 and 415, an unhandled exception's
+    /// 500), so every error answer says what went wrong; never the exception's own text, which may name internals.
+    /// </summary>
+    public static string DefaultDetail(int status) => status switch
+    {
+        StatusCodes.Status400BadRequest => "The request is malformed.",
+        StatusCodes.Status404NotFound => "Nothing is at this address.",
+        StatusCodes.Status405MethodNotAllowed => "This route does not take this method; see the Allow header.",
+        StatusCodes.Status413PayloadTooLarge => "The request body is too large for this route.",
+        StatusCodes.Status415UnsupportedMediaType => "This route does not read a body of this Content-Type; send application/json.",
+        StatusCodes.Status431RequestHeaderFieldsTooLarge => "The request headers are too large.",
+        StatusCodes.Status503ServiceUnavailable => "Chirp is busy or a service it needs is down; try again after Retry-After.",
+        >= 500 => "The request failed inside Chirp; try again later.",
+        _ => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase + "." : "The request failed.",
+    };
 
     /// <summary>
     /// Reads the gateway's <see cref="ChirpHeaders.Identity"/> assertion into <c>HttpContext.User</c>; an

@@ -71,6 +71,9 @@ public static class ErrorCodes
     public const string Conflict = "CONFLICT";
     public const string RateLimited = "RATE_LIMITED";
     public const string Internal = "INTERNAL";
+
+    /// <summary>A service that the answer needs cannot be reached or is overloaded; retrying later may work (REST: 503).</summary>
+    public const string Unavailable = "UNAVAILABLE";
 }
 
 /// <summary>Routes between services that are outside the graph.</summary>

@@ -18,6 +18,14 @@ TWEETS_PORT=${CHIRP_TWEETS_PORT:-5002}
 EMAIL_WORKER_PORT=${CHIRP_EMAIL_WORKER_PORT:-5003}
 SMTP4DEV_VERSION=3.15.0
 
+# The connection budget of the start command (README.md "Capacity"): one replica of each service, each with at
+# most this many PostgreSQL connections, well below the server's max_connections (the rest is for the migrate
+# chores, psql and the server's reserved superuser slots).
+PG_MAX_CONNECTIONS=${CHIRP_PG_MAX_CONNECTIONS:-100}
+USERS_DB_POOL=${CHIRP_USERS_DB_POOL:-20}
+TWEETS_DB_POOL=${CHIRP_TWEETS_DB_POOL:-30}
+EMAIL_DB_POOL=${CHIRP_EMAIL_DB_POOL:-10}
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 # The services, in start order: name, project folder, assembly name, port variable.

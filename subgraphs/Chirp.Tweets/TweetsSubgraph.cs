@@ -51,6 +51,7 @@ public static class TweetsSubgraph
         TweetText.EnsureNormalizationWorks();
         builder.AddChirpServiceDefaults(ServiceName);
         builder.AddChirpIdentityAssertions();
+        builder.AddChirpDatabasePool();
         var services = builder.Services;
 
         services.AddOptions<TweetsConnectionStrings>().BindConfiguration(TweetsConnectionStrings.SectionName)
@@ -60,7 +61,7 @@ public static class TweetsSubgraph
 
         // Data
         services.AddDbContextFactory<TweetsDbContext>((sp, options) => options
-            .UseNpgsql(sp.GetRequiredService<IOptions<TweetsConnectionStrings>>().Value.Tweets)
+            .UseNpgsql(sp.WithPool(sp.GetRequiredService<IOptions<TweetsConnectionStrings>>().Value.Tweets))
             // EF Core logs every failed command as an error with a stack trace, including the unique violation of two
             // concurrent retweets by one user, which TweetStore expects and handles. Failures that are not handled
             // reach the caller and are logged there (ErrorShaping), so these two events stay at Debug.
@@ -89,9 +90,10 @@ public static class TweetsSubgraph
         return builder;
     }
 
-    /// <summary>Identity assertions, health probes and <c>GET/POST /graphql</c>.</summary>
+    /// <summary>Problem details and request limits, identity assertions, health probes and <c>GET/POST /graphql</c>.</summary>
     public static WebApplication MapTweetsSubgraph(this WebApplication app)
     {
+        app.UseChirpServiceDefaults();
         app.UseChirpIdentityAssertions();
         app.MapChirpHealth();
         app.MapGraphQLHttp("/graphql");

@@ -34,6 +34,7 @@ public static class UsersSubgraph
     {
         builder.AddChirpServiceDefaults(ServiceName);
         builder.AddChirpIdentityAssertions();
+        builder.AddChirpDatabasePool();
         var services = builder.Services;
 
         services.AddOptions<UsersDatabaseOptions>()
@@ -41,7 +42,7 @@ public static class UsersSubgraph
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddPooledDbContextFactory<UsersDbContext>((sp, options) =>
-            options.UseNpgsql(sp.GetRequiredService<IOptions<UsersDatabaseOptions>>().Value.ConnectionString));
+            options.UseNpgsql(sp.WithPool(sp.GetRequiredService<IOptions<UsersDatabaseOptions>>().Value.ConnectionString!)));
         services.AddHealthChecks().AddDbContextCheck<UsersDbContext>("users-database", tags: [HostingExtensions.ReadyTag]);
 
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
@@ -62,7 +63,7 @@ public static class UsersSubgraph
     /// <summary>Maps <c>/graphql</c>, the credentials check and the health probes, behind the identity assertion check.</summary>
     public static WebApplication MapUsersSubgraph(this WebApplication app)
     {
-        app.UseExceptionHandler();
+        app.UseChirpServiceDefaults();
         app.UseChirpIdentityAssertions();
         app.MapChirpHealth();
         app.MapGraphQLHttp("/graphql");

@@ -213,7 +213,7 @@ public sealed class ExecutionTests
         Assert.DoesNotContain("10.1.2.3", text, StringComparison.Ordinal);
         Assert.DoesNotContain("http", text, StringComparison.Ordinal);
         Assert.DoesNotContain("Chirp.Gateway", text, StringComparison.Ordinal);
-        Assert.Equal("INTERNAL", error["extensions"]!["code"]!.GetValue<string>());
+        Assert.Equal("UNAVAILABLE", error["extensions"]!["code"]!.GetValue<string>());
     }
 
     [Fact]

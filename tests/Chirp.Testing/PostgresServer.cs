@@ -10,6 +10,9 @@ namespace Chirp.Testing;
 /// </summary>
 public sealed class PostgresServer : IAsyncDisposable
 {
+    /// <summary>The test server's <c>max_connections</c>, the budget of the test fixtures' pools.</summary>
+    public const int MaxConnections = 300;
+
     /// <summary>Where the server binaries are looked for unless <c>CHIRP_PG_BIN</c> names another folder.</summary>
     public const string DefaultBinDirectory = "/usr/lib/postgresql/15/bin";
 
@@ -237,7 +240,7 @@ internal static class Template
             await ChildProcesses.RunCheckedAsync(file, args, ct);
 
             // Speed over durability: the data is thrown away after the test run.
-            await File.AppendAllTextAsync(Path.Combine(data, "postgresql.conf"), """
+            await File.AppendAllTextAsync(Path.Combine(data, "postgresql.conf"), $"""
 
                 listen_addresses = '127.0.0.1'
                 fsync = off
@@ -245,7 +248,7 @@ internal static class Template
                 full_page_writes = off
                 wal_level = minimal
                 max_wal_senders = 0
-                max_connections = 300
+                max_connections = {PostgresServer.MaxConnections}
                 shared_buffers = 32MB
                 log_min_messages = warning
                 timezone = 'UTC'

@@ -21,6 +21,15 @@ public sealed class ServiceHost : IAsyncDisposable
         BaseAddress = baseAddress;
     }
 
+    /// <summary>The configuration key of a service's PostgreSQL pool maximum (<c>Chirp.Hosting.DatabasePoolOptions</c>).</summary>
+    public const string DatabaseMaxPoolSizeKey = "Database:MaxPoolSize";
+
+    /// <summary>
+    /// The tests' connection budget per service instance, set unless the settings say otherwise: a test PostgreSQL
+    /// server (<c>max_connections = 300</c>) serves at most a handful of instances at once.
+    /// </summary>
+    public const int DatabaseMaxPoolSize = 10;
+
     /// <summary>Where the service listens, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
     public Uri BaseAddress { get; }
 
@@ -30,7 +39,8 @@ public sealed class ServiceHost : IAsyncDisposable
     /// <summary>
     /// Builds and starts a web application named <paramref name="applicationName"/> in environment <c>Testing</c>.
     /// <paramref name="settings"/> are added as in-memory configuration after every other source, so they win,
-    /// together with <c>urls=http://127.0.0.1:0</c> (a free port; a <c>urls</c> entry in the settings replaces it).
+    /// together with <c>urls=http://127.0.0.1:0</c> (a free port; a <c>urls</c> entry in the settings replaces it) and
+    /// <see cref="DatabaseMaxPoolSizeKey"/> = <see cref="DatabaseMaxPoolSize"/>.
     /// Then runs <paramref name="add"/> (e.g. <c>b => b.AddUsers()</c>), <paramref name="configureServices"/>
     /// (test doubles), builds, runs <paramref name="map"/> and starts the server. Throws what the app throws on
     /// start, e.g. <c>OptionsValidationException</c> for missing settings.
@@ -54,6 +64,7 @@ public sealed class ServiceHost : IAsyncDisposable
             ["urls"] = "http://127.0.0.1:0",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+            [DatabaseMaxPoolSizeKey] = DatabaseMaxPoolSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         foreach (var (key, value) in settings)
         {

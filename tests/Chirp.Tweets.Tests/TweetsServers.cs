@@ -83,6 +83,7 @@ public sealed class TweetsServers : IAsyncLifetime
         ["Outbox:PollInterval"] = "00:00:00.200",
         ["Outbox:FirstRetryDelay"] = "00:00:00.100",
         ["Outbox:MaxRetryDelay"] = "00:00:01",
+        [ServiceHost.DatabaseMaxPoolSizeKey] = ServiceHost.DatabaseMaxPoolSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
     /// <summary>Creates a database and applies the migrations with the subgraph's own <c>migrate</c> command.</summary>

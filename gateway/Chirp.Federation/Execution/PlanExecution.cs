@@ -66,7 +66,7 @@ internal sealed partial class PlanExecution(
             {
                 foreach (var key in fetch.RootKeys)
                 {
-                    AddError([key], Unavailable(fetch.Subgraph), ErrorCodes.Internal);
+                    AddError([key], Unavailable(fetch.Subgraph), ErrorCodes.Unavailable);
                 }
 
                 return;
@@ -125,7 +125,7 @@ internal sealed partial class PlanExecution(
             {
                 foreach (var target in batches.SelectMany(b => b.AllTargets))
                 {
-                    AddError(target.Path, Unavailable(fetch.Subgraph), ErrorCodes.Internal);
+                    AddError(target.Path, Unavailable(fetch.Subgraph), ErrorCodes.Unavailable);
                 }
 
                 return;

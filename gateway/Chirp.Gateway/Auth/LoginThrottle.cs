@@ -41,6 +41,9 @@ public sealed class LoginThrottleOptions
 /// </summary>
 public sealed class LoginThrottle : IDisposable
 {
+    /// <summary>The name of this limit for the shared rejection response (<c>Chirp.Hosting.RequestLimits.Reject</c>).</summary>
+    public const string PolicyName = "login";
+
     /// <summary>Handles are 3 to 15 characters; a longer user name cannot match, so its key is cut short.</summary>
     private const int MaxHandleKeyChars = 64;
 

@@ -1,9 +1,9 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Chirp.GraphQL.AspNetCore;
 using Microsoft.AspNetCore.Http.Features;
 using Chirp.Contracts;
+using Chirp.Hosting;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using StackExchange.Redis;
@@ -34,8 +34,13 @@ public static class TokenEndpoints
             .WithTags("auth")
             .WithSummary("Issue an access token (password or refresh_token grant)");
 
+        // Like the token endpoint: another content type is an RFC 6749 section 5.2 invalid_request (RFC 7009 section 2.2.1).
         endpoints.MapPost("/auth/revoke", RevokeAsync)
-            .Accepts<Dictionary<string, string>>("application/x-www-form-urlencoded", "application/json")
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                operation.RequestBody = ParametersBody();
+                return Task.CompletedTask;
+            })
             .Produces(StatusCodes.Status200OK)
             .Produces<OAuthError>(StatusCodes.Status400BadRequest)
             .Produces<OAuthError>(StatusCodes.Status503ServiceUnavailable)
@@ -82,6 +87,14 @@ public static class TokenEndpoints
     /// <summary>The <c>error</c> of a 429 answer to a throttled log-in (not an RFC 6749 code; named in README.md).</summary>
     public const string TooManyAttempts = "too_many_attempts";
 
+    /// <summary>
+    /// The answer to a throttled log-in, given to the shared rejection mechanism (<see cref="RequestLimits.Reject"/>
+    /// adds <c>Retry-After</c>): 429 with an OAuth error body.
+    /// </summary>
+    public static RateLimitRejection LoginRejection { get; } = new(LoginThrottle.PolicyName, (_, _) =>
+        Results.Json(new OAuthError(TooManyAttempts, "Too many failed log-ins; try again after the Retry-After seconds."),
+            statusCode: StatusCodes.Status429TooManyRequests));
+
     private static async Task<IResult> IssueAsync(
         HttpContext context, TokenIssuer issuer, RefreshTokenStore refreshTokens, CredentialsClient credentials, LoginThrottle throttle,
         RevocationFeed revocations, ILoggerFactory loggers)
@@ -117,9 +130,7 @@ public static class TokenEndpoints
                         var address = throttle.ClientAddress(context.Request);
                         if (throttle.RetryAfter(handle, address) is { } wait)
                         {
-                            context.Response.Headers.RetryAfter = ((long)wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-                            return Results.Json(new OAuthError(TooManyAttempts, "Too many failed log-ins; try again after the Retry-After seconds."),
-                                statusCode: StatusCodes.Status429TooManyRequests);
+                            return context.RequestServices.Reject(context, LoginThrottle.PolicyName, wait);
                         }
 
                         if (!await revocations.IsRedisConnectedAsync(context.RequestAborted))

@@ -9,7 +9,7 @@ namespace Chirp.Gateway.Rest;
 /// <summary>
 /// The REST shim: <c>POST /tweets</c>, <c>GET /tweets</c>, <c>GET /tweets/{id}</c> and
 /// <c>POST /tweets/{id}/retweet</c> as stored GraphQL operations run through the same executor as
-/// <c>/graphql</c>. Errors are RFC 9457 problem details; GraphQL error codes map to 400/401/403/404/409/429/500.
+/// <c>/graphql</c>. Errors are RFC 9457 problem details; GraphQL error codes map to 400/401/403/404/409/429/503/500.
 /// </summary>
 public static class TweetsShim
 {
@@ -64,15 +64,20 @@ public static class TweetsShim
             return denied;
         }
 
+        if (!context.Request.HasJsonContentType())
+        {
+            return Problem(context, StatusCodes.Status415UnsupportedMediaType, "Content-Type must be application/json.", ErrorCodes.BadUserInput);
+        }
+
         var (body, status, unreadable) = await JsonRequestBody.ReadAsync(context.Request, MaxBodyBytes, context.RequestAborted);
         if (unreadable is not null)
         {
-            return Problem(status, unreadable + " Send {\"text\": \"...\"}.", ErrorCodes.BadUserInput);
+            return Problem(context, status, unreadable + " Send {\"text\": \"...\"}.", ErrorCodes.BadUserInput);
         }
 
         if (body is not JsonObject o || o["text"] is not JsonValue v || !v.TryGetValue<string>(out var text))
         {
-            return Problem(StatusCodes.Status400BadRequest, "The body must be a JSON object with a string \"text\".", ErrorCodes.BadUserInput);
+            return Problem(context, StatusCodes.Status400BadRequest, "The body must be a JSON object with a string \"text\".", ErrorCodes.BadUserInput);
         }
 
         var (data, error) = await RunAsync(context, CreateTweet, new JsonObject { ["text"] = text });
@@ -95,7 +100,7 @@ public static class TweetsShim
         var query = context.Request.Query;
         if (query["first"].Count > 1 || query["after"].Count > 1)
         {
-            return Problem(StatusCodes.Status400BadRequest, "Give 'first' and 'after' at most once each.", ErrorCodes.BadUserInput);
+            return Problem(context, StatusCodes.Status400BadRequest, "Give 'first' and 'after' at most once each.", ErrorCodes.BadUserInput);
         }
 
         var variables = new JsonObject();
@@ -105,7 +110,7 @@ public static class TweetsShim
         {
             if (!int.TryParse(first, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var count))
             {
-                return Problem(StatusCodes.Status400BadRequest, "'first' must be a whole number between 1 and 100.", ErrorCodes.BadUserInput);
+                return Problem(context, StatusCodes.Status400BadRequest, "'first' must be a whole number between 1 and 100.", ErrorCodes.BadUserInput);
             }
 
             variables["first"] = count;
@@ -143,7 +148,7 @@ public static class TweetsShim
 
         return data!["tweet"] is { } tweet
             ? Results.Json(tweet)
-            : Problem(StatusCodes.Status404NotFound, $"No tweet has the id '{id}'.", ErrorCodes.NotFound);
+            : Problem(context, StatusCodes.Status404NotFound, $"No tweet has the id '{id}'.", ErrorCodes.NotFound);
     }
 
     private static async Task<IResult> RetweetAsync(HttpContext context, string id)
@@ -180,7 +185,7 @@ public static class TweetsShim
         }
 
         context.Response.Headers.WWWAuthenticate = "Bearer";
-        return Problem(StatusCodes.Status401Unauthorized, "An access token is required: send Authorization: Bearer <token> (get one at POST /auth/token).", ErrorCodes.Unauthenticated);
+        return Problem(context, StatusCodes.Status401Unauthorized, "An access token is required: send Authorization: Bearer <token> (get one at POST /auth/token).", ErrorCodes.Unauthenticated);
     }
 
     /// <summary>Runs a stored operation; returns its data, or the problem response for its first error.</summary>
@@ -207,11 +212,11 @@ public static class TweetsShim
                 code = ErrorCodes.BadUserInput;
             }
 
-            return (null, Problem(StatusFor(code), message, code));
+            return (null, Problem(context, StatusFor(code), message, code));
         }
 
         return result.Data is null
-            ? (null, Problem(StatusCodes.Status500InternalServerError, "The request produced no data.", ErrorCodes.Internal))
+            ? (null, Problem(context, StatusCodes.Status500InternalServerError, "The request produced no data.", ErrorCodes.Internal))
             : (result.Data, null);
     }
 
@@ -224,14 +229,20 @@ public static class TweetsShim
         ErrorCodes.BadUserInput => StatusCodes.Status400BadRequest,
         ErrorCodes.Conflict => StatusCodes.Status409Conflict,
         ErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,
+        ErrorCodes.Unavailable => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status500InternalServerError,
     };
 
-    private static IResult Problem(int status, string detail, string code)
+    private static IResult Problem(HttpContext context, int status, string detail, string code)
     {
         if (status == StatusCodes.Status500InternalServerError)
         {
             detail = "The request failed inside Chirp; try again later.";
+        }
+        else if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            // A subgraph that cannot be reached or is overloaded: a client may retry, so say when (RFC 9110 section 10.2.3).
+            context.Response.Headers.RetryAfter = "1";
         }
 
         return Results.Problem(statusCode: status, detail: detail, extensions: new Dictionary<string, object?> { ["code"] = code });

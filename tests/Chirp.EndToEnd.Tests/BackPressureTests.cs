@@ -1,0 +1,39 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+namespace Chirp.EndToEnd.Tests;
+
+/// <summary>
+/// Overload and outages at the edge are answered 503 with <c>Retry-After</c> (README.md "Capacity"), never 500.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class BackPressureTests(ChirpCluster cluster)
+{
+    [Fact]
+    public async Task TheRestShimAnswersAnUnreachableSubgraphWith503AndRetryAfter()
+    {
+        var alice = await cluster.NewUserAsync("shim503");
+        var unreachable = $"http://127.0.0.1:{Chirp.Testing.FreePort.Next()}/graphql";
+        await using var gateway = await cluster.StartGatewayAsync(new() { ["Subgraphs:tweets:Url"] = unreachable });
+        using var client = gateway.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", alice.AccessToken);
+
+        foreach (var request in new Func<Task<HttpResponseMessage>>[]
+        {
+            () => client.PostAsJsonAsync("/tweets", new { text = "nobody hears this" }),
+            () => client.GetAsync("/tweets"),
+            () => client.PostAsync($"/tweets/{Guid.CreateVersion7()}/retweet", null),
+        })
+        {
+            using var response = await request();
+            var text = await response.Content.ReadAsStringAsync();
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero, "Retry-After in seconds");
+            Assert.Equal("UNAVAILABLE", JsonNode.Parse(text)!["code"]!.GetValue<string>());
+            Assert.DoesNotContain("127.0.0.1", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("Exception", text, StringComparison.Ordinal);
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Npgsql;
+
+namespace Chirp.Users.Tests;
+
+/// <summary>
+/// The shared concurrency limit (<c>Chirp.Hosting.RequestLimits</c>, README.md "Capacity"): requests beyond
+/// <c>Limits:ConcurrentRequests</c> and a full queue get 503 with <c>Retry-After</c> at once; probes are not counted.
+/// </summary>
+[Collection(nameof(UsersCollection))]
+public sealed class RequestLimitTests(UsersService users)
+{
+    [Fact]
+    public async Task ARequestBeyondTheLimitAndTheQueueIsAnswered503WithRetryAfterWhileProbesStillAnswer()
+    {
+        var application = "chirp-limit-" + Guid.NewGuid().ToString("N")[..8];
+        await using var host = await users.StartAsync(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Users"] = new NpgsqlConnectionStringBuilder(users.ConnectionString) { ApplicationName = application }.ConnectionString,
+            ["Limits:ConcurrentRequests"] = "1",
+            ["Limits:QueuedRequests"] = "0",
+            ["Limits:RetryAfter"] = "00:00:02",
+        });
+        using var client = host.CreateClient();
+
+        // One request runs (its query waits on a lock); with no queue, the next one is refused at once.
+        await using var admin = new NpgsqlConnection(users.ConnectionString);
+        await admin.OpenAsync();
+        await using var transaction = await admin.BeginTransactionAsync();
+        await using (var lockTable = new NpgsqlCommand("LOCK TABLE users IN ACCESS EXCLUSIVE MODE", admin, transaction))
+        {
+            await lockTable.ExecuteNonQueryAsync();
+        }
+
+        var running = client.PostGraphQLAsync("{ userByHandle(handle: \"nobody1\") { id } }");
+        await using (var monitor = new NpgsqlConnection(users.ConnectionString))
+        {
+            await monitor.OpenAsync();
+            await using var waiting = new NpgsqlCommand(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = @app AND wait_event_type = 'Lock'", monitor);
+            waiting.Parameters.AddWithValue("app", application);
+            for (var attempt = 0; attempt < 600 && (long)(await waiting.ExecuteScalarAsync())! == 0; attempt++)
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        using var refused = await client.PostAsync("graphql", JsonContent("{ __typename }"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(2), refused.Headers.RetryAfter?.Delta);
+        var problem = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!;
+        Assert.Equal(503, problem["status"]!.GetValue<int>());
+        Assert.False(string.IsNullOrEmpty(problem["detail"]?.GetValue<string>()));
+
+        using (var ready = await client.GetAsync("health/live"))
+        {
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        }
+
+        Assert.False(running.IsCompleted);
+        await transaction.RollbackAsync();
+        Assert.Equal(200, (await running).Status);
+    }
+
+    private static StringContent JsonContent(string query) =>
+        new(new JsonObject { ["query"] = query }.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+}
