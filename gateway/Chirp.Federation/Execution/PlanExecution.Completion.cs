@@ -202,7 +202,7 @@ internal sealed partial class PlanExecution
 
         if (field.Selection is null)
         {
-            value = raw is JsonValue leaf && leaf.TryGetValue<JsonElement>(out var element) ? JsonValue.Create(element) : raw.DeepClone();
+            value = JsonTrees.Copy(raw);
             return true;
         }
 

@@ -191,7 +191,7 @@ internal sealed partial class PlanExecution(
                         }
                         else
                         {
-                            Merge(places[j].Object, j == places.Count - 1 ? entity : (JsonObject)entity.DeepClone());
+                            Merge(places[j].Object, j == places.Count - 1 ? entity : (JsonObject)JsonTrees.Copy(entity)!);
                         }
                     }
                 }
@@ -393,7 +393,7 @@ internal sealed partial class PlanExecution(
                     return; // the fetch that should have given this field failed (its error says so): nothing to complete
                 }
 
-                representation[name] = value?.DeepClone();
+                representation[name] = JsonTrees.Copy(value);
             }
 
             var text = representation.ToJsonString();
