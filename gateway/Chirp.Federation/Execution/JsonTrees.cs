@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -18,24 +19,58 @@ internal static class JsonTrees
             case null:
                 return null;
             case JsonObject obj:
-                var objectCopy = new JsonObject();
-                foreach (var (key, value) in obj)
+                var members = RentMembers(obj.Count);
+                for (var i = 0; i < obj.Count; i++)
                 {
-                    objectCopy.Add(key, Copy(value));
+                    var (key, value) = obj.GetAt(i);
+                    members[i] = new(key, Copy(value));
                 }
 
-                return objectCopy;
+                return ObjectOf(members, obj.Count);
             case JsonArray array:
-                var arrayCopy = new JsonArray();
-                foreach (var item in array)
+                var items = RentItems(array.Count);
+                for (var i = 0; i < array.Count; i++)
                 {
-                    arrayCopy.Add(Copy(item));
+                    items[i] = Copy(array[i]);
                 }
 
-                return arrayCopy;
+                return ArrayOf(items, array.Count);
             default:
                 var leaf = (JsonValue)node;
                 return leaf.TryGetValue<JsonElement>(out var element) ? JsonValue.Create(element) : leaf.DeepClone();
         }
     }
+
+    /// <summary>A scratch array for <see cref="ObjectOf"/> of at least <paramref name="count"/> members.</summary>
+    public static KeyValuePair<string, JsonNode?>[] RentMembers(int count) => ArrayPool<KeyValuePair<string, JsonNode?>>.Shared.Rent(count);
+
+    /// <summary>A scratch array for <see cref="ArrayOf"/> of at least <paramref name="count"/> items.</summary>
+    public static JsonNode?[] RentItems(int count) => ArrayPool<JsonNode?>.Shared.Rent(count);
+
+    /// <summary>
+    /// An object of the first <paramref name="count"/> members of <paramref name="members"/>, in that order, whose member
+    /// table is allocated once at its final size (adding members one by one grows it several times); returns the
+    /// scratch array to the pool.
+    /// </summary>
+    public static JsonObject ObjectOf(KeyValuePair<string, JsonNode?>[] members, int count)
+    {
+        var result = new JsonObject(new ArraySegment<KeyValuePair<string, JsonNode?>>(members, 0, count));
+        ReturnMembers(members);
+        return result;
+    }
+
+    /// <summary>An array of the first <paramref name="count"/> items, sized once; returns the scratch array to the pool.</summary>
+    public static JsonArray ArrayOf(JsonNode?[] items, int count)
+    {
+        var result = new JsonArray(items.AsSpan(0, count));
+        ReturnItems(items);
+        return result;
+    }
+
+    /// <summary>Gives back a scratch array of <see cref="RentMembers"/> that was not turned into an object.</summary>
+    public static void ReturnMembers(KeyValuePair<string, JsonNode?>[] members) =>
+        ArrayPool<KeyValuePair<string, JsonNode?>>.Shared.Return(members, clearArray: true);
+
+    /// <summary>Gives back a scratch array of <see cref="RentItems"/> that was not turned into an array.</summary>
+    public static void ReturnItems(JsonNode?[] items) => ArrayPool<JsonNode?>.Shared.Return(items, clearArray: true);
 }
