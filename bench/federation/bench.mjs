@@ -159,11 +159,18 @@ async function wrk(url, { body, reference, seconds, connections, rate }) {
 /** Subgraph fetches per request, counted over a few requests sent one after the other (nothing else in flight). */
 async function fetchesPerRequest(url, bodyFile, count = 5) {
   await settle();
-  const before = await subgraphFetches();
+  const before = await subgraphStats();
   for (let i = 0; i < count; i++) {
     await post(url, bodyFile);
   }
-  return ((await subgraphFetches()) - before) / count;
+  const after = await subgraphStats();
+  return { fetches: (total(after.requests) - total(before.requests)) / count, bytes: (after.bytes - before.bytes) / count };
+}
+
+const total = (counts) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+async function subgraphStats() {
+  return (await fetch(`http://127.0.0.1:${ports.subgraphs}/stats`)).json();
 }
 
 /**
@@ -182,8 +189,7 @@ async function settle(maxSeconds = 30) {
 }
 
 async function subgraphFetches() {
-  const stats = await (await fetch(`http://127.0.0.1:${ports.subgraphs}/stats`)).json();
-  return Object.values(stats.requests).reduce((a, b) => a + b, 0);
+  return total((await subgraphStats()).requests);
 }
 
 /** Starts dotnet-counters on a .NET process for the runtime's GC and allocation counters (1 s intervals). */
@@ -363,8 +369,8 @@ async function main() {
       const deep = referenceFor(name, gateway.answer, expectedDeep);
       entry.byteIdentical = deep.byteIdentical;
       const single = name === 'ceiling' ? null : referenceFor(name, await post(gateway.url, singleQuery), expectedSingle);
-      entry.deepFetches = await fetchesPerRequest(gateway.url, deepQuery);
-      entry.singleFetches = single ? await fetchesPerRequest(gateway.url, singleQuery) : null;
+      ({ fetches: entry.deepFetches, bytes: entry.deepSubgraphBytes } = await fetchesPerRequest(gateway.url, deepQuery));
+      entry.singleFetches = single ? (await fetchesPerRequest(gateway.url, singleQuery)).fetches : null;
       await wrk(gateway.url, { body: deepQuery, reference: deep.file, seconds: seconds('warmup'), connections });
       entry.deep = await measure(name, gateway, gateway.url, {
         body: deepQuery, reference: deep.file, seconds: seconds('window'), connections, counters: gateway.dotnet,
@@ -455,6 +461,7 @@ function renderTable(r, names) {
     ['  gen0 / gen1 per s, gen2 in window', (n) => (g(n).deep?.counters
       ? `${fmt(g(n).deep.counters.gen0PerSecond)} / ${fmt(g(n).deep.counters.gen1PerSecond)} / ${g(n).deep.counters.gen2}` : 'n/a')],
     ['  subgraph fetches/request', (n) => fmt(g(n).deepFetches, 2)],
+    ['  subgraph response KB/request', (n) => fmt(g(n).deepSubgraphBytes && g(n).deepSubgraphBytes / 1024)],
     ['  p50 / p99 ms at 50 connections', (n) => (g(n).deep ? `${ms(g(n).deep.latency_us.p50)} / ${ms(g(n).deep.latency_us.p99)}` : 'n/a')],
     [`deep query at ${r.rate ?? '?'} req/s: p50 / p99 ms`, (n) => (g(n).fixedRate
       ? `${ms(g(n).fixedRate.latency_us.p50)} / ${ms(g(n).fixedRate.latency_us.p99)}` : 'n/a')],

@@ -2,7 +2,7 @@
 // at POST /graphql/<name>, built with @apollo/subgraph from the schemas in workload/ over the data in
 // workload/data.json. In fixture mode (the default) each answer is memoised by the exact request body, so after the
 // first request of a kind a subgraph only looks up and writes bytes: the gateway is what the benchmark measures.
-// GET /stats answers {requests: {<subgraph>: n}, computed, memoised}; the bench reads it around each measured window.
+// GET /stats answers {requests: {<subgraph>: n}, bytes (response bodies sent), computed, memoised}; the bench reads it around each measured window.
 //
 // node subgraphs.mjs --port 7200 [--host 127.0.0.1] [--no-memo]
 import { createServer } from 'node:http';
@@ -73,6 +73,7 @@ const requests = Object.fromEntries([...schemas.keys()].map((n) => [n, 0]));
 const memo = new Map();
 let computed = 0;
 let memoised = 0;
+let bytesSent = 0;
 
 async function answer(name, body) {
   const key = `${name}\n${body}`;
@@ -104,7 +105,7 @@ async function answer(name, body) {
 const server = createServer((req, res) => {
   if (req.method === 'GET' && req.url === '/stats') {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ requests, computed, memoised }));
+    res.end(JSON.stringify({ requests, bytes: bytesSent, computed, memoised }));
     return;
   }
   const name = req.url.startsWith('/graphql/') ? req.url.slice('/graphql/'.length) : '';
@@ -117,6 +118,7 @@ const server = createServer((req, res) => {
   req.on('end', async () => {
     requests[name]++;
     const bytes = await answer(name, Buffer.concat(chunks).toString('utf8'));
+    bytesSent += bytes.length;
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length });
     res.end(bytes);
   });
