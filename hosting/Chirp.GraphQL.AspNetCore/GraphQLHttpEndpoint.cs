@@ -154,9 +154,16 @@ public static class GraphQLHttpEndpoint
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = mediaType + "; charset=utf-8";
-        await using var writer = new Utf8JsonWriter(context.Response.Body);
-        result.ToJson().WriteTo(writer);
-        await writer.FlushAsync(context.RequestAborted);
+
+        // Straight from the result's trees into the response pipe's pooled segments: no copy of the trees, and no
+        // growing array (a large response would land on the large object heap on every request).
+        var body = context.Response.BodyWriter;
+        using (var writer = new Utf8JsonWriter(body))
+        {
+            result.WriteTo(writer);
+        }
+
+        await body.FlushAsync(context.RequestAborted);
     }
 
     private static Task WriteProblemAsync(HttpContext context, int status, string detail) =>

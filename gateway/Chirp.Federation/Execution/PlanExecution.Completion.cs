@@ -182,7 +182,7 @@ internal sealed partial class PlanExecution
                 return true;
             }
 
-            var result = new JsonArray();
+            var completedItems = JsonTrees.RentItems(items.Count);
             for (var i = 0; i < items.Count; i++)
             {
                 path.Add(i);
@@ -190,19 +190,21 @@ internal sealed partial class PlanExecution
                 path.RemoveAt(path.Count - 1);
                 if (!ok)
                 {
-                    return true; // an item that must not be null is: the list is null
+                    // An item that must not be null is: the list is null.
+                    JsonTrees.ReturnItems(completedItems);
+                    return true;
                 }
 
-                result.Add(item);
+                completedItems[i] = item;
             }
 
-            value = result;
+            value = JsonTrees.ArrayOf(completedItems, items.Count);
             return true;
         }
 
         if (field.Selection is null)
         {
-            value = raw is JsonValue leaf && leaf.TryGetValue<JsonElement>(out var element) ? JsonValue.Create(element) : raw.DeepClone();
+            value = JsonTrees.Copy(raw);
             return true;
         }
 
@@ -219,7 +221,12 @@ internal sealed partial class PlanExecution
         }
         else
         {
-            shape = field.Selection.Values.FirstOrDefault();
+            shape = null;
+            foreach (var only in field.Selection.Values)
+            {
+                shape = only;
+                break;
+            }
         }
 
         if (shape is null)
@@ -227,18 +234,21 @@ internal sealed partial class PlanExecution
             return true;
         }
 
-        var completed = new JsonObject();
-        foreach (var child in shape.Fields)
+        var members = JsonTrees.RentMembers(shape.Fields.Count);
+        for (var i = 0; i < shape.Fields.Count; i++)
         {
+            var child = shape.Fields[i];
             if (!CompleteField(child, shape, obj, path, out var childValue))
             {
-                return true; // a non-null child is null: this object is null
+                // A non-null child is null: this object is null.
+                JsonTrees.ReturnMembers(members);
+                return true;
             }
 
-            completed.Add(child.ResponseKey, childValue);
+            members[i] = new(child.ResponseKey, childValue);
         }
 
-        value = completed;
+        value = JsonTrees.ObjectOf(members, shape.Fields.Count);
         return true;
     }
 

@@ -191,7 +191,7 @@ internal sealed partial class PlanExecution(
                         }
                         else
                         {
-                            Merge(places[j].Object, j == places.Count - 1 ? entity : (JsonObject)entity.DeepClone());
+                            Merge(places[j].Object, j == places.Count - 1 ? entity : (JsonObject)JsonTrees.Copy(entity)!);
                         }
                     }
                 }
@@ -263,10 +263,18 @@ internal sealed partial class PlanExecution(
     /// <summary>Deep-merges <paramref name="source"/> into <paramref name="target"/>, moving its nodes.</summary>
     private static void Merge(JsonObject target, JsonObject source)
     {
-        var properties = source.ToList();
-        source.Clear();
-        foreach (var (key, value) in properties)
+        // Detach the members first: a node can have one parent only.
+        var count = source.Count;
+        var properties = JsonTrees.RentMembers(count);
+        for (var i = 0; i < count; i++)
         {
+            properties[i] = source.GetAt(i);
+        }
+
+        source.Clear();
+        for (var i = 0; i < count; i++)
+        {
+            var (key, value) = properties[i];
             if (target.TryGetPropertyValue(key, out var existing))
             {
                 if (existing is JsonObject existingObject && value is JsonObject valueObject)
@@ -284,6 +292,8 @@ internal sealed partial class PlanExecution(
 
             target[key] = value;
         }
+
+        JsonTrees.ReturnMembers(properties);
     }
 
     private static void MergeArrays(JsonArray target, JsonArray source)
@@ -374,6 +384,7 @@ internal sealed partial class PlanExecution(
     private sealed class Batch(EntityBatch definition)
     {
         private readonly Dictionary<string, int> _seen = new(StringComparer.Ordinal);
+        private readonly System.Text.StringBuilder _key = new();
 
         public EntityBatch Definition { get; } = definition;
 
@@ -385,28 +396,40 @@ internal sealed partial class PlanExecution(
 
         public void Add(EntityLocation location, Target target)
         {
-            var representation = new JsonObject { ["__typename"] = location.TypeName };
-            foreach (var (name, rawKey) in location.Fields)
+            // Most places repeat an entity seen before: the key text decides, and only a new entity gets a representation.
+            _key.Clear().Append(location.TypeName);
+            for (var i = 0; i < location.Fields.Count; i++)
             {
-                if (!target.Object.TryGetPropertyValue(rawKey, out var value))
+                if (!target.Object.TryGetPropertyValue(location.Fields[i].RawKey, out var value))
                 {
                     return; // the fetch that should have given this field failed (its error says so): nothing to complete
                 }
 
-                representation[name] = value?.DeepClone();
+                _key.Append('\u001f');
+                if (value is not null)
+                {
+                    _key.Append(value.ToJsonString());
+                }
             }
 
-            var text = representation.ToJsonString();
+            var text = _key.ToString();
             if (_seen.TryGetValue(text, out var index))
             {
                 Targets[index].Add(target);
+                return;
             }
-            else
+
+            var members = JsonTrees.RentMembers(location.Fields.Count + 1);
+            members[0] = new("__typename", JsonValue.Create(location.TypeName));
+            for (var i = 0; i < location.Fields.Count; i++)
             {
-                _seen[text] = Representations.Count;
-                Representations.Add(representation);
-                Targets.Add([target]);
+                var (name, rawKey) = location.Fields[i];
+                members[i + 1] = new(name, JsonTrees.Copy(target.Object[rawKey]));
             }
+
+            _seen[text] = Representations.Count;
+            Representations.Add(JsonTrees.ObjectOf(members, location.Fields.Count + 1));
+            Targets.Add([target]);
         }
     }
 

@@ -105,18 +105,11 @@ public sealed class FederationExecutor(
     {
         public async Task<JsonObject> ExecuteAsync(string subgraphName, SubgraphRequest request, CancellationToken cancellationToken)
         {
-            var body = new JsonObject { ["query"] = request.Query };
-            if (request.OperationName is not null)
+            // Serialized from the request itself: the variables (entity representations) are written, not copied.
+            using var message = new HttpRequestMessage(HttpMethod.Post, urls.Get(subgraphName))
             {
-                body["operationName"] = request.OperationName;
-            }
-
-            if (request.Variables is { Count: > 0 })
-            {
-                body["variables"] = request.Variables.DeepClone();
-            }
-
-            using var message = new HttpRequestMessage(HttpMethod.Post, urls.Get(subgraphName)) { Content = JsonContent.Create(body) };
+                Content = JsonContent.Create(request, SubgraphRequestJson.Default.SubgraphRequest),
+            };
             message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(GraphQLHttpEndpoint.GraphQLResponseMediaType));
             message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json", 0.9));
             if (assertion is not null)
@@ -126,7 +119,9 @@ public sealed class FederationExecutor(
 
             try
             {
-                using var response = await http.SendAsync(message, cancellationToken);
+                // Headers first: the body is parsed straight from the connection instead of being buffered whole
+                // into a growing array first.
+                using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
                 var media = response.Content.Headers.ContentType?.MediaType;
                 if (media is not (GraphQLHttpEndpoint.GraphQLResponseMediaType or "application/json"))
                 {
@@ -151,3 +146,13 @@ public sealed class FederationExecutor(
         }
     }
 }
+
+/// <summary>
+/// A subgraph request as a GraphQL-over-HTTP request body: <c>{"query", "variables"?, "operationName"?}</c>, members
+/// that are null left out.
+/// </summary>
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(
+    PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(SubgraphRequest))]
+internal sealed partial class SubgraphRequestJson : System.Text.Json.Serialization.JsonSerializerContext;
