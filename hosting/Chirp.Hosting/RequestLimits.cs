@@ -116,6 +116,8 @@ public static class RequestLimits
     /// <summary>
     /// The first middleware of every Chirp service: unhandled exceptions become a problem details 500 that names no
     /// exception, file or host (requests that ASP.NET itself refuses keep their 4xx), then the request limits.
+    /// ASP.NET's WebSocket middleware runs before the limits, because only then can they tell a WebSocket upgrade
+    /// (which holds its connection for as long as the socket lives, and must not hold a permit) from a request.
     /// </summary>
     public static IApplicationBuilder UseChirpServiceDefaults(this IApplicationBuilder app)
     {
@@ -123,6 +125,7 @@ public static class RequestLimits
         {
             StatusCodeSelector = e => e is Microsoft.AspNetCore.Http.BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
         });
+        app.UseWebSockets();
         app.UseRateLimiter();
         return app;
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using Chirp.Testing;
 
@@ -21,7 +20,7 @@ public sealed class ScriptTests
         }
 
         Assert.StartsWith("#!/usr/bin/env bash", await File.ReadAllTextAsync(path), StringComparison.Ordinal);
-        var (exitCode, output) = await RunAsync("bash", ["-n", path]);
+        var (exitCode, output) = await ChildProcesses.RunAsync("bash", ["-n", path]);
         Assert.True(exitCode == 0, output);
     }
 
@@ -35,7 +34,7 @@ public sealed class ScriptTests
     [SkippableFact]
     public async Task DevSecretsCreatesKeysOnceAndKeepsThemAfterwards()
     {
-        Skip.If((await RunAsync("sh", ["-c", "command -v openssl"])).ExitCode != 0, "openssl is not installed.");
+        Skip.If((await ChildProcesses.RunAsync("sh", ["-c", "command -v openssl"])).ExitCode != 0, "openssl is not installed.");
         var repo = Path.Combine(Path.GetTempPath(), "chirp-dev-secrets-" + Guid.NewGuid().ToString("N"));
         try
         {
@@ -43,7 +42,7 @@ public sealed class ScriptTests
             File.Copy(RepoPaths.Combine("scripts", "dev-secrets"), Path.Combine(repo, "scripts", "dev-secrets"));
             File.Copy(RepoPaths.Combine("scripts", "lib", "common.sh"), Path.Combine(repo, "scripts", "lib", "common.sh"));
 
-            var first = await RunAsync("bash", [Path.Combine(repo, "scripts", "dev-secrets")]);
+            var first = await ChildProcesses.RunAsync("bash", [Path.Combine(repo, "scripts", "dev-secrets")]);
             Assert.True(first.ExitCode == 0, first.Output);
             var files = Directory.EnumerateFiles(repo, "*", SearchOption.AllDirectories)
                 .Where(f => !f.Contains("/scripts/", StringComparison.Ordinal))
@@ -66,7 +65,7 @@ public sealed class ScriptTests
                 Assert.True(files.ContainsKey($"kustomize/overlays/dev/secrets/{name}"), $"{name} was not written");
             }
 
-            var second = await RunAsync("bash", [Path.Combine(repo, "scripts", "dev-secrets")]);
+            var second = await ChildProcesses.RunAsync("bash", [Path.Combine(repo, "scripts", "dev-secrets")]);
             Assert.True(second.ExitCode == 0, second.Output);
             Assert.All(files, f => Assert.Equal(f.Value, File.ReadAllText(Path.Combine(repo, f.Key))));
         }
@@ -74,15 +73,5 @@ public sealed class ScriptTests
         {
             Directory.Delete(repo, recursive: true);
         }
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string file, string[] args)
-    {
-        var info = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout + await stderr);
     }
 }

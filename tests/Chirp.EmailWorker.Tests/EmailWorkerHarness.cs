@@ -230,6 +230,9 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
             info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
 
+        // What ServiceHost gives in-process services by default, unless the harness settings say otherwise.
+        info.Environment.TryAdd(ServiceHost.DatabaseMaxPoolSizeKey.Replace(":", "__", StringComparison.Ordinal),
+            ServiceHost.DatabaseMaxPoolSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
         info.Environment["Urls"] = "http://127.0.0.1:0";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
         var process = Process.Start(info) ?? throw new InvalidOperationException("The worker process did not start.");

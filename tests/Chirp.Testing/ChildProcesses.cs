@@ -4,7 +4,7 @@ using System.Text;
 namespace Chirp.Testing;
 
 /// <summary>Runs the external programs behind the fixtures (initdb, pg_ctl, redis-server).</summary>
-internal static class ChildProcesses
+public static class ChildProcesses
 {
     /// <summary>True when this process runs as root, where PostgreSQL has to run as the <c>postgres</c> user.</summary>
     public static bool IsRoot => OperatingSystem.IsLinux() && Environment.UserName == "root";
