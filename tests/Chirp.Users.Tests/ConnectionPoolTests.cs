@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
 using Chirp.Testing;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Chirp.Users.Tests;
 
@@ -18,28 +17,16 @@ public sealed class ConnectionPoolTests(UsersService users)
     [Fact]
     public async Task RequestsBeyondThePoolWaitForAConnectionAndAllSucceed()
     {
-        var application = "chirp-pool-" + Guid.NewGuid().ToString("N")[..8];
+        var (connectionString, application) = BlockedUsersTable.Tag(users.ConnectionString, "chirp-pool");
         await using var host = await users.StartAsync(new Dictionary<string, string?>
         {
-            ["ConnectionStrings:Users"] = new NpgsqlConnectionStringBuilder(users.ConnectionString) { ApplicationName = application }.ConnectionString,
+            ["ConnectionStrings:Users"] = connectionString,
             [ServiceHost.DatabaseMaxPoolSizeKey] = PoolSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Database:MinPoolSize"] = "0",
             ["Database:Timeout"] = "00:02:00",
         });
         using var client = host.CreateClient();
-
-        // Hold every reader of the table: the requests' queries block inside PostgreSQL, holding their connections.
-        await using var admin = new NpgsqlConnection(users.ConnectionString);
-        await admin.OpenAsync();
-        await using var transaction = await admin.BeginTransactionAsync();
-        await using (var lockTable = new NpgsqlCommand("LOCK TABLE users IN ACCESS EXCLUSIVE MODE", admin, transaction))
-        {
-            await lockTable.ExecuteNonQueryAsync();
-        }
-
-        // pg_stat_activity is a snapshot per transaction, so it is read on a connection of its own.
-        await using var monitor = new NpgsqlConnection(users.ConnectionString);
-        await monitor.OpenAsync();
+        await using var table = await BlockedUsersTable.LockAsync(users.ConnectionString);
 
         using var pending = new PendingConnectionRequests(application);
         var requests = Enumerable.Range(0, Requests)
@@ -49,18 +36,15 @@ public sealed class ConnectionPoolTests(UsersService users)
         // Wait until the pool is used up: its connections sit on the lock, and the other requests wait in Npgsql's pool
         // for one of them (its metric of requests waiting for a connection counts them).
         var blocked = 0L;
-        for (var attempt = 0; attempt < 600 && (blocked < PoolSize || pending.Read() < Requests - PoolSize); attempt++)
-        {
-            blocked = await CountAsync(monitor, application, onlyWaitingOnLock: true);
-            await Task.Delay(50);
-        }
+        await BlockedUsersTable.WaitAsync(async () =>
+            (blocked = await table.CountAsync(application, onlyWaitingOnLock: true)) >= PoolSize && pending.Read() >= Requests - PoolSize);
 
         Assert.Equal(PoolSize, blocked);
         Assert.Equal(Requests - PoolSize, pending.Read());
-        Assert.Equal(PoolSize, await CountAsync(monitor, application, onlyWaitingOnLock: false));
+        Assert.Equal(PoolSize, await table.CountAsync(application, onlyWaitingOnLock: false));
         Assert.All(requests, r => Assert.False(r.IsCompleted, "no request may finish (or fail) while the pool is used up"));
 
-        await transaction.RollbackAsync();
+        await table.ReleaseAsync();
         var answers = await Task.WhenAll(requests);
 
         Assert.All(answers, a =>
@@ -75,33 +59,22 @@ public sealed class ConnectionPoolTests(UsersService users)
     [Fact]
     public async Task ARequestThatGetsNoConnectionWithinTheTimeoutIsUnavailableNotInternal()
     {
-        var application = "chirp-pool-" + Guid.NewGuid().ToString("N")[..8];
+        var (connectionString, application) = BlockedUsersTable.Tag(users.ConnectionString, "chirp-pool");
         await using var host = await users.StartAsync(new Dictionary<string, string?>
         {
-            ["ConnectionStrings:Users"] = new NpgsqlConnectionStringBuilder(users.ConnectionString) { ApplicationName = application }.ConnectionString,
+            ["ConnectionStrings:Users"] = connectionString,
             [ServiceHost.DatabaseMaxPoolSizeKey] = "1",
             ["Database:MinPoolSize"] = "0",
             ["Database:Timeout"] = "00:00:01",
         });
         using var client = host.CreateClient();
-        await using var admin = new NpgsqlConnection(users.ConnectionString);
-        await admin.OpenAsync();
-        await using var transaction = await admin.BeginTransactionAsync();
-        await using (var lockTable = new NpgsqlCommand("LOCK TABLE users IN ACCESS EXCLUSIVE MODE", admin, transaction))
-        {
-            await lockTable.ExecuteNonQueryAsync();
-        }
+        await using var table = await BlockedUsersTable.LockAsync(users.ConnectionString);
 
-        await using var monitor = new NpgsqlConnection(users.ConnectionString);
-        await monitor.OpenAsync();
         var holder = client.PostGraphQLAsync("{ userByHandle(handle: \"nobody\") { id } }");
-        for (var attempt = 0; attempt < 600 && await CountAsync(monitor, application, onlyWaitingOnLock: true) == 0; attempt++)
-        {
-            await Task.Delay(50);
-        }
+        await BlockedUsersTable.WaitAsync(async () => await table.CountAsync(application, onlyWaitingOnLock: true) > 0);
 
         var starved = await client.PostGraphQLAsync("{ userByHandle(handle: \"nobody\") { id } }");
-        await transaction.RollbackAsync();
+        await table.ReleaseAsync();
 
         Assert.Equal(294, starved.Status);
         Assert.Equal(["UNAVAILABLE"], starved.ErrorCodes);
@@ -160,14 +133,5 @@ public sealed class ConnectionPoolTests(UsersService users)
         }
 
         public void Dispose() => _listener.Dispose();
-    }
-
-    private static async Task<long> CountAsync(NpgsqlConnection monitor, string application, bool onlyWaitingOnLock)
-    {
-        var sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name = @app" +
-            (onlyWaitingOnLock ? " AND wait_event_type = 'Lock'" : "");
-        await using var command = new NpgsqlCommand(sql, monitor);
-        command.Parameters.AddWithValue("app", application);
-        return (long)(await command.ExecuteScalarAsync())!;
     }
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Npgsql;
 
 namespace Chirp.Users.Tests;
 
@@ -14,37 +13,20 @@ public sealed class RequestLimitTests(UsersService users)
     [Fact]
     public async Task ARequestBeyondTheLimitAndTheQueueIsAnswered503WithRetryAfterWhileProbesStillAnswer()
     {
-        var application = "chirp-limit-" + Guid.NewGuid().ToString("N")[..8];
+        var (connectionString, application) = BlockedUsersTable.Tag(users.ConnectionString, "chirp-limit");
         await using var host = await users.StartAsync(new Dictionary<string, string?>
         {
-            ["ConnectionStrings:Users"] = new NpgsqlConnectionStringBuilder(users.ConnectionString) { ApplicationName = application }.ConnectionString,
+            ["ConnectionStrings:Users"] = connectionString,
             ["Limits:ConcurrentRequests"] = "1",
             ["Limits:QueuedRequests"] = "0",
             ["Limits:RetryAfter"] = "00:00:02",
         });
         using var client = host.CreateClient();
 
-        // One request runs (its query waits on a lock); with no queue, the next one is refused at once.
-        await using var admin = new NpgsqlConnection(users.ConnectionString);
-        await admin.OpenAsync();
-        await using var transaction = await admin.BeginTransactionAsync();
-        await using (var lockTable = new NpgsqlCommand("LOCK TABLE users IN ACCESS EXCLUSIVE MODE", admin, transaction))
-        {
-            await lockTable.ExecuteNonQueryAsync();
-        }
-
+        // One request runs (its query waits on the lock); with no queue, the next one is refused at once.
+        await using var table = await BlockedUsersTable.LockAsync(users.ConnectionString);
         var running = client.PostGraphQLAsync("{ userByHandle(handle: \"nobody1\") { id } }");
-        await using (var monitor = new NpgsqlConnection(users.ConnectionString))
-        {
-            await monitor.OpenAsync();
-            await using var waiting = new NpgsqlCommand(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = @app AND wait_event_type = 'Lock'", monitor);
-            waiting.Parameters.AddWithValue("app", application);
-            for (var attempt = 0; attempt < 600 && (long)(await waiting.ExecuteScalarAsync())! == 0; attempt++)
-            {
-                await Task.Delay(50);
-            }
-        }
+        await BlockedUsersTable.WaitAsync(async () => await table.CountAsync(application, onlyWaitingOnLock: true) > 0);
 
         using var refused = await client.PostAsync("graphql", JsonContent("{ __typename }"));
 
@@ -60,7 +42,7 @@ public sealed class RequestLimitTests(UsersService users)
         }
 
         Assert.False(running.IsCompleted);
-        await transaction.RollbackAsync();
+        await table.ReleaseAsync();
         Assert.Equal(200, (await running).Status);
     }
 
