@@ -84,6 +84,13 @@ public sealed class SmtpOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>
+    /// How long an unused connection stays open for the next message before the worker closes it with <c>QUIT</c>;
+    /// zero opens one connection per message. Keep it under the server's idle timeout (RFC 5321 section 4.5.3.2.7).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan KeepAlive { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The parsed <see cref="From"/> mailbox.</summary>
     /// <exception cref="ParseException">The value is not a single mailbox.</exception>
     public MailboxAddress ParseFrom() => MailboxAddress.Parse(From);

@@ -97,7 +97,7 @@ public sealed class WorkerStartupTests(PostgresFixture postgres) : IClassFixture
             Port = FreePort.Next(),
             From = "no-reply@chirp.test",
             Timeout = TimeSpan.FromSeconds(5),
-        }), new MailSigner(Options.Create(EmailWorkerHarness.Dkim)));
+        }), new MailSigner(Options.Create(EmailWorkerHarness.Dkim)), TimeProvider.System);
         var message = RetweetMail.Create(
             EmailWorkerHarness.NewEvent(Guid.CreateVersion7()), MailboxAddress.Parse("no-reply@chirp.test"), "alice@example.test",
             EmailWorkerHarness.PublicBaseUrl + "/email/unsubscribe?token=x", DateTimeOffset.UtcNow);

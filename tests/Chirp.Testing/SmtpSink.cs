@@ -49,6 +49,9 @@ public sealed class SmtpSink : IAsyncDisposable
     private Task _serverTask = Task.CompletedTask;
     private TaskCompletionSource _changed = NewSignal();
     private int _rejected;
+    private int _sessions;
+    private int _endedSessions;
+    private TimeSpan? _idleTimeout;
 
     private SmtpSink(int port) => Port = port;
 
@@ -73,13 +76,22 @@ public sealed class SmtpSink : IAsyncDisposable
     /// <summary>How many transactions got a scripted error reply so far.</summary>
     public int RejectedCount => Volatile.Read(ref _rejected);
 
-    /// <summary>Starts the sink and waits until it accepts connections.</summary>
-    public static async Task<SmtpSink> StartAsync(CancellationToken ct = default)
+    /// <summary>How many SMTP sessions (TCP connections) clients have opened so far.</summary>
+    public int SessionCount => Volatile.Read(ref _sessions);
+
+    /// <summary>How many SMTP sessions have ended so far (the client quit or went away, or the sink timed it out).</summary>
+    public int EndedSessionCount => Volatile.Read(ref _endedSessions);
+
+    /// <summary>
+    /// Starts the sink and waits until it accepts connections. <paramref name="idleTimeout"/>, when given, is how long
+    /// the sink waits for a client's next command before it closes the connection, as real servers do with idle clients.
+    /// </summary>
+    public static async Task<SmtpSink> StartAsync(TimeSpan? idleTimeout = null, CancellationToken ct = default)
     {
         Exception? last = null;
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            var sink = new SmtpSink(FreePort.Next());
+            var sink = new SmtpSink(FreePort.Next()) { _idleTimeout = idleTimeout };
             try
             {
                 await sink.ListenAsync(ct);
@@ -138,6 +150,21 @@ public sealed class SmtpSink : IAsyncDisposable
         if (await Task.WhenAny(holding, Task.Delay(timeout)) != holding)
         {
             throw new MailAssertionException($"No transaction reached RCPT TO within {timeout.TotalSeconds:0.#} s. {Describe()}");
+        }
+    }
+
+    /// <summary>Waits until at least <paramref name="count"/> sessions have ended; throws <see cref="MailAssertionException"/> after <paramref name="timeout"/>.</summary>
+    public async Task WaitForEndedSessionsAsync(int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (EndedSessionCount < count)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new MailAssertionException($"Expected {count} ended SMTP sessions within {timeout}, saw {EndedSessionCount} of {SessionCount}.");
+            }
+
+            await Task.Delay(20);
         }
     }
 
@@ -258,14 +285,20 @@ public sealed class SmtpSink : IAsyncDisposable
 
     private async Task ListenAsync(CancellationToken ct)
     {
-        var options = new SmtpServerOptionsBuilder()
+        var builder = new SmtpServerOptionsBuilder()
             .ServerName("chirp-test-smtp")
-            .Endpoint(b => b.Endpoint(new IPEndPoint(IPAddress.Loopback, Port)))
-            .Build();
+            .Endpoint(b => b.Endpoint(new IPEndPoint(IPAddress.Loopback, Port)));
+        if (_idleTimeout is { } idle)
+        {
+            builder = builder.CommandWaitTimeout(idle);
+        }
+
         var services = new SmtpServer.ComponentModel.ServiceProvider();
         services.Add(new Store(this));
         services.Add(new HoldingFilter(this));
-        _server = new SmtpServer.SmtpServer(options, services);
+        _server = new SmtpServer.SmtpServer(builder.Build(), services);
+        _server.SessionCreated += (_, _) => Interlocked.Increment(ref _sessions);
+        _server.SessionCompleted += (_, _) => Interlocked.Increment(ref _endedSessions);
         _serverTask = _server.StartAsync(_stop.Token);
 
         var deadline = DateTime.UtcNow.AddSeconds(10);
@@ -284,6 +317,20 @@ public sealed class SmtpSink : IAsyncDisposable
 
             await Task.Delay(10, ct);
         }
+
+        // The probe above was a session too: let it end, then count only the clients' sessions.
+        while (Volatile.Read(ref _sessions) == 0 || Volatile.Read(ref _endedSessions) < Volatile.Read(ref _sessions))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The SMTP sink on port {Port} did not end its probe session.");
+            }
+
+            await Task.Delay(10, ct);
+        }
+
+        Interlocked.Exchange(ref _sessions, 0);
+        Interlocked.Exchange(ref _endedSessions, 0);
     }
 
     private SmtpResponse Save(IMessageTransaction transaction, ReadOnlySequence<byte> buffer)

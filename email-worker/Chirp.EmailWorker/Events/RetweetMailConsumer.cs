@@ -167,9 +167,10 @@ public sealed class RetweetMailConsumer(
         await PruneDeadConsumersAsync(db);
 
         var fresh = await db.StreamReadGroupAsync(Stream, Group, _consumer, StreamPosition.NewMessages, _options.BatchSize);
-        foreach (var entry in fresh)
+        await HandleAsync(db, [.. fresh.Select(entry => (entry, 1L))], ct);
+        if (handled + fresh.Length == 0)
         {
-            await HandleAsync(db, entry, deliveries: 1, ct);
+            await sender.CloseIfIdleAsync(ct);
         }
 
         return handled + fresh.Length > 0;
@@ -184,7 +185,7 @@ public sealed class RetweetMailConsumer(
         var pending = await db.StreamPendingMessagesAsync(
             Stream, Group, _options.BatchSize * 4, _consumer, minId: null, maxId: null,
             minIdleTimeInMs: (long)_options.RetryBaseDelay.TotalMilliseconds);
-        var handled = 0;
+        var due = new List<(StreamEntry, long)>();
         foreach (var p in pending)
         {
             var backoff = (long)Backoff(p.DeliveryCount).TotalMilliseconds;
@@ -195,19 +196,15 @@ public sealed class RetweetMailConsumer(
 
             // Empty when another consumer claimed it first or it was deleted from the stream.
             var claimed = await db.StreamClaimAsync(Stream, Group, _consumer, backoff, [p.MessageId]);
-            foreach (var entry in claimed)
-            {
-                await HandleAsync(db, entry, p.DeliveryCount + 1, ct);
-                handled++;
-            }
-
-            if (handled >= _options.BatchSize)
+            due.AddRange(claimed.Select(entry => (entry, (long)p.DeliveryCount + 1)));
+            if (due.Count >= _options.BatchSize)
             {
                 break;
             }
         }
 
-        return handled;
+        await HandleAsync(db, due, ct);
+        return due.Count;
     }
 
     /// <summary>Claims entries left idle by any consumer for <see cref="EmailWorkerOptions.ClaimIdleTime"/>, and handles them.</summary>
@@ -228,9 +225,9 @@ public sealed class RetweetMailConsumer(
         foreach (var entry in claimed)
         {
             logger.LogInformation("Reclaimed entry {Id} left idle by another consumer.", entry.Id);
-            await HandleAsync(db, entry, counts.GetValueOrDefault(entry.Id, 1), ct);
         }
 
+        await HandleAsync(db, [.. claimed.Select(entry => (entry, counts.GetValueOrDefault(entry.Id, 1)))], ct);
         return claimed.Length;
     }
 
@@ -262,41 +259,70 @@ public sealed class RetweetMailConsumer(
         return delay < _options.RetryMaxDelay ? delay : _options.RetryMaxDelay;
     }
 
-    private async Task HandleAsync(IDatabase db, StreamEntry entry, long deliveries, CancellationToken ct)
+    /// <summary>
+    /// Handles a batch of delivered entries: looks up every author's settings and the sent log in one query each, mails
+    /// the events that are due a mail one by one, and acknowledges all skipped ones with one <c>XACK</c>.
+    /// </summary>
+    private async Task HandleAsync(IDatabase db, IReadOnlyList<(StreamEntry Entry, long Deliveries)> batch, CancellationToken ct)
     {
-        if (entry.IsNull || entry.Values is not { Length: > 0 })
+        if (batch.Count == 0)
         {
-            // Deleted from the stream while pending: nothing to mail.
-            await db.StreamAcknowledgeAsync(Stream, Group, entry.Id);
             return;
         }
 
-        var e = RetweetEventEntry.TryRead(entry, out var poison);
-        if (e is null)
+        var done = new List<RedisValue>();
+        var events = new List<(StreamEntry Entry, long Deliveries, TweetRetweeted Event)>(batch.Count);
+        foreach (var (entry, deliveries) in batch)
         {
-            await DeadLetterAsync(db, entry, poison, deliveries);
-            return;
+            if (entry.IsNull || entry.Values is not { Length: > 0 })
+            {
+                // Deleted from the stream while pending: nothing to mail.
+                done.Add(entry.Id);
+                continue;
+            }
+
+            var e = RetweetEventEntry.TryRead(entry, out var poison);
+            if (e is null)
+            {
+                await DeadLetterAsync(db, entry, poison, deliveries);
+            }
+            else if (deliveries > _options.MaxDeliveries)
+            {
+                await DeadLetterAsync(db, entry, $"delivered {deliveries} times without success", deliveries);
+            }
+            else
+            {
+                events.Add((entry, deliveries, e));
+            }
         }
 
-        if (deliveries > _options.MaxDeliveries)
+        var recipients = await RecipientsAsync([.. events.Select(x => x.Event)], ct);
+        foreach (var (entry, deliveries, e) in events)
         {
-            await DeadLetterAsync(db, entry, $"delivered {deliveries} times without success", deliveries);
-            return;
+            using var activity = ActivitySource.StartActivity(
+                "tweet-retweeted process", ActivityKind.Consumer,
+                ActivityContext.TryParse(e.Traceparent, null, out var parent) ? parent : default);
+            activity?.SetTag("messaging.message.id", entry.Id.ToString());
+            activity?.SetTag("chirp.event_id", e.EventId);
+            // Remove: the relay delivers at least once, so one batch can hold an event twice; the first one mails.
+            if (recipients.Remove(Guid.Parse(e.EventId), out var recipient))
+            {
+                await MailAsync(db, entry, deliveries, e, recipient, ct);
+            }
+            else
+            {
+                done.Add(entry.Id);
+            }
         }
 
-        using var activity = ActivitySource.StartActivity(
-            "tweet-retweeted process", ActivityKind.Consumer,
-            ActivityContext.TryParse(e.Traceparent, null, out var parent) ? parent : default);
-        activity?.SetTag("messaging.message.id", entry.Id.ToString());
-        activity?.SetTag("chirp.event_id", e.EventId);
-
-        var recipient = await RecipientAsync(e, ct);
-        if (recipient is null || await AlreadySentAsync(e, recipient, ct))
+        if (done.Count > 0)
         {
-            await db.StreamAcknowledgeAsync(Stream, Group, entry.Id);
-            return;
+            await db.StreamAcknowledgeAsync(Stream, Group, [.. done]);
         }
+    }
 
+    private async Task MailAsync(IDatabase db, StreamEntry entry, long deliveries, TweetRetweeted e, string recipient, CancellationToken ct)
+    {
         var message = RetweetMail.Create(e, _from, recipient, links.UnsubscribeUrl(Guid.Parse(e.TweetAuthorId)), time.GetUtcNow());
         var result = await sender.SendAsync(message, ct);
         switch (result.Outcome)
@@ -321,27 +347,52 @@ public sealed class RetweetMailConsumer(
     }
 
     /// <summary>
-    /// The author's address when they opted in and it is verified; null when the event is to be skipped
-    /// (no settings, opted out, no or unverified address, or a retweet of one's own tweet).
+    /// The recipient of each event that is due a mail, by event id: the author opted in and has a verified address,
+    /// the retweet is not of their own tweet, and the sent log has no row for that event and address yet.
     /// </summary>
-    private async Task<string?> RecipientAsync(TweetRetweeted e, CancellationToken ct)
+    private async Task<Dictionary<Guid, string>> RecipientsAsync(IReadOnlyList<TweetRetweeted> events, CancellationToken ct)
     {
-        var authorId = Guid.Parse(e.TweetAuthorId);
-        if (Guid.TryParse(e.RetweetedById, out var retweeterId) && retweeterId == authorId)
+        var candidates = events
+            .Where(e => !(Guid.TryParse(e.RetweetedById, out var retweeterId) && retweeterId == Guid.Parse(e.TweetAuthorId)))
+            .ToList();
+        if (candidates.Count == 0)
         {
-            return null;
+            return [];
         }
 
         await using var db = await databases.CreateDbContextAsync(ct);
-        var settings = await db.EmailSettings.AsNoTracking().FirstOrDefaultAsync(s => s.UserId == authorId, ct);
-        return settings is { NotifyOnRetweet: true, Verified: true, Address: { Length: > 0 } address } ? address : null;
-    }
+        var authorIds = candidates.Select(e => Guid.Parse(e.TweetAuthorId)).Distinct().ToList();
+        var addresses = await db.EmailSettings.AsNoTracking()
+            .Where(s => authorIds.Contains(s.UserId) && s.NotifyOnRetweet && s.Verified && s.Address != null && s.Address != "")
+            .ToDictionaryAsync(s => s.UserId, s => s.Address!, ct);
+        var due = new Dictionary<Guid, string>();
+        foreach (var e in candidates)
+        {
+            if (addresses.TryGetValue(Guid.Parse(e.TweetAuthorId), out var address))
+            {
+                due[Guid.Parse(e.EventId)] = address;
+            }
+        }
 
-    private async Task<bool> AlreadySentAsync(TweetRetweeted e, string recipient, CancellationToken ct)
-    {
-        var eventId = Guid.Parse(e.EventId);
-        await using var db = await databases.CreateDbContextAsync(ct);
-        return await db.SentMail.AnyAsync(m => m.EventId == eventId && m.Recipient == recipient, ct);
+        if (due.Count == 0)
+        {
+            return due;
+        }
+
+        var eventIds = due.Keys.ToList();
+        var sent = await db.SentMail.AsNoTracking()
+            .Where(m => eventIds.Contains(m.EventId))
+            .Select(m => new { m.EventId, m.Recipient })
+            .ToListAsync(ct);
+        foreach (var m in sent)
+        {
+            if (due.TryGetValue(m.EventId, out var address) && address == m.Recipient)
+            {
+                due.Remove(m.EventId);
+            }
+        }
+
+        return due;
     }
 
     private async Task RecordSentAsync(TweetRetweeted e, string recipient, string messageId, CancellationToken ct)
