@@ -70,3 +70,17 @@ bench_line_count() {
     echo 0
   fi
 }
+
+# Kills a running service with SIGKILL and starts it again at once with the environment, working directory and command
+# line the killed process had, as Kubernetes restarts a crashed container. Its log goes on in the same file.
+bench_kill_and_restart() { # service
+  local service=$1 pid cwd env=() cmd=()
+  pid=$(bench_service_pid "$service")
+  cwd=$(readlink "/proc/$pid/cwd") || die "cannot read the working directory of $service (pid $pid)"
+  mapfile -d '' -t env <"/proc/$pid/environ"
+  mapfile -d '' -t cmd <"/proc/$pid/cmdline"
+  kill -KILL "$pid"
+  say "Killed $service (pid $pid) with SIGKILL; starting it again"
+  (cd "$cwd" && exec setsid env -i "${env[@]}" "${cmd[@]}" >>"$CHIRP_LOGS/$service.log" 2>&1 </dev/null) &
+  echo $! >"$CHIRP_PIDS/$service.pid"
+}
