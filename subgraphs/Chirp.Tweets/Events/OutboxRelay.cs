@@ -13,7 +13,8 @@ namespace Chirp.Tweets.Events;
 /// Moves committed outbox rows to Redis (docs/architecture.md section 5). In a loop it claims due unsent rows with
 /// <c>SELECT ... FOR UPDATE SKIP LOCKED</c> inside a transaction (so several replicas share the rows and none sends
 /// a row another holds), and for each row runs <c>XADD tweet-retweeted * type tweet-retweeted v 1 data &lt;json&gt;</c>,
-/// then <c>PUBLISH tweet-retweeted &lt;entry JSON&gt;</c> (<see cref="TweetRetweetedEntry"/>), then marks it sent. The
+/// then <c>PUBLISH tweet-retweeted &lt;entry JSON&gt;</c> (<see cref="TweetRetweetedEntry"/>), then marks it sent (one
+/// <c>UPDATE</c> for all the sent rows of a batch). The
 /// pair is one server-side script per row (the channel message needs the id <c>XADD</c> returns) and the scripts of
 /// a whole batch go out pipelined, so a batch costs one round trip to Redis however many rows it holds.
 /// When Redis fails it counts the attempt and backs the row off exponentially; it never gives up on a row.
@@ -125,6 +126,7 @@ public sealed class OutboxRelay(
                 LIMIT {o.BatchSize}
                 FOR UPDATE SKIP LOCKED
                 """)
+            .AsNoTracking()
             .ToListAsync(cancellationToken);
         if (rows.Count == 0)
         {
@@ -133,8 +135,23 @@ public sealed class OutboxRelay(
 
         var failed = await SendAsync(redis, rows, o);
 
-        // Not the stopping token: rows already in Redis must be marked sent even while the host stops.
-        await db.SaveChangesAsync(CancellationToken.None);
+        // Not the stopping token: rows already in Redis must be marked sent even while the host stops. The sent rows
+        // take one statement however many there are; failed rows (rare) one each, as each has its own backoff.
+        var sentAt = time.GetUtcNow();
+        var sent = rows.Where(r => r.SentAt is not null).Select(r => r.Id).ToArray();
+        if (sent.Length > 0)
+        {
+            await db.Database.ExecuteSqlAsync(
+                $"UPDATE outbox_messages SET sent_at = {sentAt}, last_error = NULL WHERE id = ANY({sent})", CancellationToken.None);
+        }
+
+        foreach (var row in rows.Where(r => r.SentAt is null))
+        {
+            await db.Database.ExecuteSqlAsync(
+                $"UPDATE outbox_messages SET attempts = {row.Attempts}, next_attempt_at = {row.NextAttemptAt}, last_error = {row.LastError} WHERE id = {row.Id}",
+                CancellationToken.None);
+        }
+
         await transaction.CommitAsync(CancellationToken.None);
         return failed || rows.Count < o.BatchSize ? BatchResult.Done : BatchResult.Full;
     }
