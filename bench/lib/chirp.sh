@@ -84,3 +84,22 @@ bench_kill_and_restart() { # service
   (cd "$cwd" && exec setsid env -i "${env[@]}" "${cmd[@]}" >>"$CHIRP_LOGS/$service.log" 2>&1 </dev/null) &
   echo $! >"$CHIRP_PIDS/$service.pid"
 }
+
+# The CPU time (user + system) the processes have used so far, in milliseconds; processes that are gone count 0.
+bench_cpu_ms() { # pid...
+  local total=0 pid fields
+  for pid in "$@"; do
+    [[ -r /proc/$pid/stat ]] || continue
+    # After "(comm) " the fields start at field 3, state; utime and stime are fields 14 and 15.
+    read -ra fields < <(sed 's/^.*) //' "/proc/$pid/stat")
+    total=$((total + fields[11] + fields[12]))
+  done
+  echo $((total * 1000 / $(getconf CLK_TCK)))
+}
+
+# The pids of Chirp's PostgreSQL: the postmaster and every backend and helper process it started.
+bench_postgres_pids() {
+  local postmaster
+  postmaster=$(head -n 1 "$CHIRP_RUN/pg/data/postmaster.pid" 2>/dev/null) || return 0
+  echo "$postmaster" $(pgrep -P "$postmaster")
+}

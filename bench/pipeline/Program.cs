@@ -70,6 +70,11 @@ await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(TweetRetweetedSt
     }
 });
 
+if (options.Backlog > 0)
+{
+    return await Backlog.RunAsync(options, tweets, redis, arrivals);
+}
+
 var stack = options.Gateway is null ? null : await GatewayStack.SetUpAsync(options, total);
 if (options.Gateway is not null && stack is null)
 {
@@ -221,17 +226,18 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
     {(stack is null ? "" : $"requests           {Percentiles([.. requestLatencies.Order()])}; {failedRequests} failed\n")}lost               {lost} events never reached the stream; {mailsMissing} of {mailed.Count} mails not accepted within the drain time
     repeated           {repeated} events reached the stream more than once{(repeatedMails is { } r ? $"; {r} mails accepted by the SMTP server more than once" : "")}
     goal (>= {options.Rate} events/s, p99 commit -> XADD <= 50 ms, 0 lost): {(goalMet ? "met" : "missed")}
+    bench CPU {Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds / Math.Max(1, total):0.000} ms/event
     """));
 return goalMet ? 0 : 1;
 
 /// <summary>Command-line options of the pipeline benchmark.</summary>
 internal sealed record BenchOptions(
     string Tweets, string Email, string Redis, int Rate, int Seconds, int Warmup, int Writers, int MailEvery, int Drain,
-    string? Gateway, string? SmtpApi, string Password)
+    string? Gateway, string? SmtpApi, string Password, int Backlog)
 {
     public const string Usage =
         "Usage: --tweets <npgsql cs> --email <npgsql cs> --redis <redis cs> [--rate 2000] [--seconds 20] [--warmup 5] [--writers 16] [--mail-every 50] [--drain 30]" +
-        " [--gateway <url> [--smtp-api <smtp4dev url>] [--password <alice's password>]]";
+        " [--gateway <url> [--smtp-api <smtp4dev url>] [--password <alice's password>]] [--backlog N]";
 
     public static BenchOptions? Parse(string[] args)
     {
@@ -249,8 +255,91 @@ internal sealed record BenchOptions(
         int Int(string name, int fallback) => values.TryGetValue(name, out var v) && int.TryParse(v, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : fallback;
         return values.TryGetValue("tweets", out var t) && values.TryGetValue("email", out var e) && values.TryGetValue("redis", out var r)
             ? new BenchOptions(t, e, r, Int("rate", 2000), Int("seconds", 20), Int("warmup", 5), Int("writers", 16), Int("mail-every", 50), Int("drain", 30),
-                values.GetValueOrDefault("gateway"), values.GetValueOrDefault("smtp-api"), values.GetValueOrDefault("password") ?? "chirp-demo-password")
+                values.GetValueOrDefault("gateway"), values.GetValueOrDefault("smtp-api"), values.GetValueOrDefault("password") ?? "chirp-demo-password", Int("backlog", 0))
             : null;
+    }
+}
+
+/// <summary>
+/// The relay's capacity without the load generator competing for the cores: <c>--backlog N</c> outbox rows committed in
+/// one transaction (one <c>NOTIFY</c>), then the time until the last of them is in the stream, and until the email
+/// worker has acknowledged all of them (it reads them while the relay is still sending).
+/// </summary>
+internal static class Backlog
+{
+    public static async Task<int> RunAsync(
+        BenchOptions options, NpgsqlDataSource tweets, IConnectionMultiplexer redis, ConcurrentDictionary<string, List<long>> arrivals)
+    {
+        var n = options.Backlog;
+        var before = await AcknowledgedAsync(redis);
+        await using var connection = await tweets.OpenConnectionAsync();
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await using (var copy = await connection.BeginBinaryImportAsync(
+                "COPY outbox_messages (id, type, payload, occurred_at, sent_at, attempts, next_attempt_at, last_error) FROM STDIN (FORMAT BINARY)"))
+            {
+                var now = DateTimeOffset.UtcNow;
+                for (var i = 0; i < n; i++)
+                {
+                    var id = Guid.CreateVersion7();
+                    var e = new TweetRetweeted(id.ToString(), now, Guid.CreateVersion7().ToString(), Guid.CreateVersion7().ToString(),
+                        Guid.CreateVersion7().ToString(), "bench", Guid.CreateVersion7().ToString(), "bench", "Bench", null);
+                    await copy.StartRowAsync();
+                    await copy.WriteAsync(id, NpgsqlTypes.NpgsqlDbType.Uuid);
+                    await copy.WriteAsync(TweetRetweetedStream.EventType, NpgsqlTypes.NpgsqlDbType.Text);
+                    await copy.WriteAsync(JsonSerializer.Serialize(e, ContractsJsonContext.Default.TweetRetweeted), NpgsqlTypes.NpgsqlDbType.Text);
+                    await copy.WriteAsync(now, NpgsqlTypes.NpgsqlDbType.TimestampTz);
+                    await copy.WriteNullAsync();
+                    await copy.WriteAsync(0, NpgsqlTypes.NpgsqlDbType.Integer);
+                    await copy.WriteAsync(now, NpgsqlTypes.NpgsqlDbType.TimestampTz);
+                    await copy.WriteNullAsync();
+                }
+
+                await copy.CompleteAsync();
+            }
+
+            await using (var notify = new NpgsqlCommand("NOTIFY chirp_outbox", connection, transaction))
+            {
+                await notify.ExecuteNonQueryAsync();
+            }
+
+            await transaction.CommitAsync();
+        }
+
+        var committed = Stopwatch.StartNew();
+        Console.WriteLine($"Committed a backlog of {n} outbox rows in one transaction.");
+        TimeSpan? relayed = null;
+        TimeSpan? consumed = null;
+        while (committed.Elapsed < TimeSpan.FromSeconds(options.Drain) && consumed is null)
+        {
+            await Task.Delay(50);
+            if (relayed is null && arrivals.Count >= n)
+            {
+                relayed = committed.Elapsed;
+            }
+
+            if (relayed is not null && await AcknowledgedAsync(redis) - before >= n)
+            {
+                consumed = committed.Elapsed;
+            }
+        }
+
+        static string Rate(int count, TimeSpan? took) => took is { } t
+            ? string.Create(CultureInfo.InvariantCulture, $"{count / t.TotalSeconds:0} events/s ({t.TotalSeconds:0.00} s)")
+            : "did not finish within the drain time";
+        Console.WriteLine($"""
+            relayed            {Rate(n, relayed)} from the commit to the last XADD
+            consumed           {Rate(n, consumed)} from the commit to the email worker's last acknowledgement
+            """);
+        return relayed is null || consumed is null ? 1 : 0;
+    }
+
+    /// <summary>Entries the email worker's group has read and acknowledged so far (<c>XINFO GROUPS</c>: entries-read minus pending).</summary>
+    private static async Task<long> AcknowledgedAsync(IConnectionMultiplexer redis)
+    {
+        var groups = await redis.GetDatabase().StreamGroupInfoAsync(TweetRetweetedStream.StreamName);
+        var group = groups.Single(g => g.Name == TweetRetweetedStream.EmailWorkerGroup);
+        return (group.EntriesRead ?? 0) - group.PendingMessageCount;
     }
 }
 

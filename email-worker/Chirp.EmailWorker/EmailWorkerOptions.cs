@@ -22,6 +22,13 @@ public sealed class EmailWorkerOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// How long the worker waits after a wake-up before it reads, so entries published close together are read, looked
+    /// up and acknowledged as one batch instead of one round each. Zero reads at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
+    public TimeSpan Linger { get; set; } = TimeSpan.FromMilliseconds(10);
+
     /// <summary>Most entries read, retried or reclaimed per round trip.</summary>
     [Range(1, 1000)]
     public int BatchSize { get; set; } = 32;

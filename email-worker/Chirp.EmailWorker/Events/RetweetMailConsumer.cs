@@ -13,9 +13,9 @@ namespace Chirp.EmailWorker.Events;
 /// Mails authors about retweets: reads <c>tweet-retweeted</c> in the consumer group <c>email-worker</c>
 /// (docs/architecture.md section 5). StackExchange.Redis cannot block on <c>XREADGROUP</c>, so the loop polls every
 /// <see cref="EmailWorkerOptions.PollInterval"/> and wakes early on the <c>tweet-retweeted</c> pub/sub channel.
-/// Each round it retries its own pending entries whose backoff has passed, reclaims entries that other (dead)
-/// consumers left idle for <see cref="EmailWorkerOptions.ClaimIdleTime"/> (<c>XAUTOCLAIM</c>), and reads new
-/// ones. An entry is acknowledged only after the mail was accepted, deliberately skipped, or dead-lettered.
+/// Each round it retries its own pending entries whose backoff has passed (while it has any), reclaims entries that
+/// other (dead) consumers left idle for <see cref="EmailWorkerOptions.ClaimIdleTime"/> (<c>XAUTOCLAIM</c>, every quarter
+/// of that time), and reads new ones, so a round without failures costs one read, one query and one acknowledgement. An entry is acknowledged only after the mail was accepted, deliberately skipped, or dead-lettered.
 /// </summary>
 public sealed class RetweetMailConsumer(
     RedisConnection redis,
@@ -47,6 +47,15 @@ public sealed class RetweetMailConsumer(
     private readonly RedisValue _consumer = options.Value.EffectiveConsumerName;
     private readonly SemaphoreSlim _wake = new(0, 1);
     private RedisValue _claimCursor = "0-0";
+
+    /// <summary>
+    /// True while this consumer may hold entries that wait for a retry; from the start, as a consumer with a configured
+    /// name may find entries of its earlier run. Cleared when <c>XPENDING</c> shows none.
+    /// </summary>
+    private bool _mayHaveRetries = true;
+
+    /// <summary>When to look for entries other consumers left idle next; entries only become idle after ClaimIdleTime.</summary>
+    private DateTimeOffset _nextReclaim = DateTimeOffset.MinValue;
     private DateTimeOffset _lastPrune = DateTimeOffset.MinValue;
 
     /// <inheritdoc />
@@ -93,12 +102,14 @@ public sealed class RetweetMailConsumer(
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
                 failures++;
+                _mayHaveRetries = true;
                 logger.LogWarning("Redis is not reachable ({Message}); retrying.", e.Message);
             }
             catch (Exception e)
             {
                 // Database down or a bug: the entries in hand stay pending and are retried with backoff.
                 failures++;
+                _mayHaveRetries = true;
                 logger.LogError(e, "A round of the retweet mail consumer failed; retrying.");
             }
 
@@ -137,7 +148,11 @@ public sealed class RetweetMailConsumer(
     {
         try
         {
-            await _wake.WaitAsync(delay, stoppingToken);
+            if (await _wake.WaitAsync(delay, stoppingToken) && _options.Linger > TimeSpan.Zero)
+            {
+                // Woken by a publish: let the entries published right after it join this round.
+                await Task.Delay(_options.Linger, time, stoppingToken);
+            }
         }
         catch (OperationCanceledException)
         {
@@ -162,8 +177,12 @@ public sealed class RetweetMailConsumer(
     /// <summary>One round: due retries, reclaimed entries, new entries. True when it handled anything.</summary>
     private async Task<bool> RunRoundAsync(IDatabase db, CancellationToken ct)
     {
-        var handled = await RetryDueAsync(db, ct);
-        handled += await ReclaimIdleAsync(db, ct);
+        var handled = _mayHaveRetries ? await RetryDueAsync(db, ct) : 0;
+        if (time.GetUtcNow() >= _nextReclaim)
+        {
+            handled += await ReclaimIdleAsync(db, ct);
+        }
+
         await PruneDeadConsumersAsync(db);
 
         var fresh = await db.StreamReadGroupAsync(Stream, Group, _consumer, StreamPosition.NewMessages, _options.BatchSize);
@@ -182,9 +201,8 @@ public sealed class RetweetMailConsumer(
     /// </summary>
     private async Task<int> RetryDueAsync(IDatabase db, CancellationToken ct)
     {
-        var pending = await db.StreamPendingMessagesAsync(
-            Stream, Group, _options.BatchSize * 4, _consumer, minId: null, maxId: null,
-            minIdleTimeInMs: (long)_options.RetryBaseDelay.TotalMilliseconds);
+        var pending = await db.StreamPendingMessagesAsync(Stream, Group, _options.BatchSize * 4, _consumer);
+        _mayHaveRetries = pending.Length > 0;
         var due = new List<(StreamEntry, long)>();
         foreach (var p in pending)
         {
@@ -214,6 +232,10 @@ public sealed class RetweetMailConsumer(
             Stream, Group, _consumer, (long)_options.ClaimIdleTime.TotalMilliseconds, _claimCursor, _options.BatchSize);
         _claimCursor = result.NextStartId.IsNullOrEmpty ? "0-0" : result.NextStartId;
         var claimed = result.ClaimedEntries ?? [];
+
+        // Scanned the whole pending list: nothing can become claimable before a quarter of the idle time has passed
+        // (a claim that long late is acceptable); part of the list left: go on next round.
+        _nextReclaim = _claimCursor == "0-0" ? time.GetUtcNow() + _options.ClaimIdleTime / 4 : DateTimeOffset.MinValue;
         if (claimed.Length == 0)
         {
             return 0;
@@ -339,6 +361,7 @@ public sealed class RetweetMailConsumer(
                 await DeadLetterAsync(db, entry, $"SMTP still failing after {deliveries} deliveries: {result.Detail}", deliveries);
                 break;
             default:
+                _mayHaveRetries = true;
                 logger.LogWarning(
                     "Could not mail the retweet event {EventId} (delivery {Deliveries}): {Detail}; retrying in {Delay}.",
                     e.EventId, deliveries, result.Detail, Backoff(deliveries));

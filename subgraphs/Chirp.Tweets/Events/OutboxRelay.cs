@@ -22,7 +22,8 @@ namespace Chirp.Tweets.Events;
 /// <see cref="OutboxRelayOptions.Retention"/> ago, <see cref="OutboxRelayOptions.CleanupBatchSize"/> at a time so no
 /// statement holds many row locks or runs long.
 /// Wakes on <see cref="OutboxSignal"/> after a commit of any replica (<see cref="OutboxListener"/>), on a Redis reconnect, and every
-/// <see cref="OutboxRelayOptions.PollInterval"/>. Delivery is at least once: a crash between <c>XADD</c> and the
+/// <see cref="OutboxRelayOptions.PollInterval"/>, then lingers <see cref="OutboxRelayOptions.Linger"/> so that commits arriving
+/// together share a batch: under load the per-batch cost (a transaction, a Redis round trip) is paid once for many rows. Delivery is at least once: a crash between <c>XADD</c> and the
 /// commit of <c>sent_at</c> sends the row again, and consumers dedupe by <c>eventId</c>.
 /// </summary>
 public sealed class OutboxRelay(
@@ -83,6 +84,10 @@ public sealed class OutboxRelay(
                 }
 
                 await signal.WaitAsync(o.PollInterval, stoppingToken);
+                if (o.Linger > TimeSpan.Zero)
+                {
+                    await Task.Delay(o.Linger, time, stoppingToken);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -38,6 +38,12 @@ public sealed class RetweetFeed(RedisConnection redisConnection, ILogger<Retweet
     /// <summary>Hands a channel message to every observer; malformed messages are logged and dropped.</summary>
     public void Dispatch(string? message)
     {
+        // Every event of every replica arrives here; parse it only when someone in this process listens.
+        if (_observers.IsEmpty)
+        {
+            return;
+        }
+
         if (!TweetRetweetedEntry.TryParse(message, out var entry, out var @event))
         {
             logger.LogWarning("Dropped a malformed message on channel {Channel}.", TweetRetweetedStream.ChannelName);

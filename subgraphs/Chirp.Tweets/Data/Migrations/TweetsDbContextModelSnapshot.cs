@@ -61,7 +61,7 @@ namespace Chirp.Tweets.Data.Migrations
                     b.HasKey("Id")
                         .HasName("pk_outbox_messages");
 
-                    b.HasIndex("NextAttemptAt")
+                    b.HasIndex("NextAttemptAt", "Id")
                         .HasDatabaseName("ix_outbox_messages_pending")
                         .HasFilter("sent_at IS NULL");
 
