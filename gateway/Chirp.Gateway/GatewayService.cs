@@ -95,6 +95,8 @@ public static class GatewayService
                 ? Supergraph.Parse(File.ReadAllText(path))
                 : throw new InvalidOperationException($"Supergraph:Path '{path}' does not exist.");
         });
+        // Shape limits on client operations; a limit below 1 fails the executor's construction at start.
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<IConfiguration>().GetSection(FederationLimits.SectionName).Get<FederationLimits>() ?? new FederationLimits());
         builder.Services.AddSingleton<FederatedExecutor>();
         builder.Services.AddSingleton<SubgraphUrls>();
         builder.Services.AddSingleton<IGraphQLExecutor, FederationExecutor>();
