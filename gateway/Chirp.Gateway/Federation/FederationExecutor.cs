@@ -141,7 +141,7 @@ public sealed class FederationExecutor(
 
                 return result;
             }
-            catch (Exception e) when (e is HttpRequestException or JsonException or Polly.Timeout.TimeoutRejectedException
+            catch (Exception e) when (e is HttpRequestException or System.Net.Sockets.SocketException or JsonException or Polly.Timeout.TimeoutRejectedException
                 || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
             {
                 throw new SubgraphUnavailableException(subgraphName, "cannot be reached", e);

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -151,7 +152,8 @@ public static class SubgraphHttpClient
             budget.Deposit();
         }
 
-        var transient = outcome.Exception is HttpRequestException { StatusCode: null }
+        // A connection reset while it is being set up can surface as a bare SocketException, not wrapped.
+        var transient = outcome.Exception is HttpRequestException { StatusCode: null } or SocketException
             || outcome.Result?.StatusCode == HttpStatusCode.BadGateway;
         return transient
             && attempt < maxRetries

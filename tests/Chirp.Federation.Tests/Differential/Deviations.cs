@@ -19,6 +19,11 @@ public static class Deviations
         "gives one error per root field it was to resolve, or per entity it was to complete, with that path; Apollo's " +
         "error has no path.";
 
+    private const string WrongListItem =
+        "GraphQL spec 7.1.2 (an error's path names the response field that failed): when an entity lookup fails, Apollo " +
+        "puts the entity's index among its fetch's representations where the client's list index belongs, naming another " +
+        "item of the list; Chirp names the entity whose lookup failed.";
+
     /// <summary>By case name (case names are unique over both corpora).</summary>
     public static readonly IReadOnlyDictionary<string, Deviation> All = new Dictionary<string, Deviation>(StringComparer.Ordinal)
     {
@@ -36,6 +41,18 @@ public static class Deviations
             """{"data":{"tweet":null},"paths":[["tweet","author"]]}""",
             "GraphQL spec 6.4.4 (Handling Execution Errors: a null for a non-null field is a field error at its path, then the " +
             "null propagates): Apollo nulls the tweet without any error, so the client cannot tell why."),
+        ["abstract-alias-named-like-the-key"] = new(
+            """{"data":{"media":[{"id":"The Dispossessed","rating":4.5},{},{},{"id":"Dune","rating":4.8},{}]},"paths":[]}""", AliasOverwrittenByKey),
+        ["abstract-interface-with-entity-hops"] = new(
+            """
+            {"data":{"media":[{"title":"The Dispossessed","rating":4.5,"reviewers":[{"name":"Frank","reviewCount":2}]},{"title":"Stalker","rating":4.9},
+            {"title":"Dune Song"},{"title":"Dune","rating":4.8,"reviewers":[{"name":"Ursula","reviewCount":1},{"name":"Frank","reviewCount":2}]},
+            {"title":"Dune","rating":null}]},"paths":[["media",4]]}
+            """, WrongListItem),
+        ["abstract-include-on-union-member"] = new("""{"data":{"search":[{"id":"b2"},{"rating":null}]},"paths":[["search",1]]}""", WrongListItem),
+        ["abstract-entity-error-in-a-list"] = new(
+            """{"data":{"media":[{"id":"b1"},{"id":"f1","rating":4.9},{"id":"s1"},{"id":"b2"},{"id":"f2","rating":null}]},"paths":[["media",4]]}""",
+            WrongListItem),
         ["entity-subgraph-down"] = new("""{"data":{"me":{"handle":"alice","emailSettings":null}},"paths":[["me"]]}""", UnavailablePaths),
         ["root-subgraph-down"] = new("""{"data":{"tweet":null,"me":{"handle":"alice"}},"paths":[["tweet"]]}""", UnavailablePaths),
     };

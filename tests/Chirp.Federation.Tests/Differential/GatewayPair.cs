@@ -105,6 +105,9 @@ public abstract partial class GatewayPair : IAsyncLifetime
         }
     }
 
+    /// <summary>Deletes <paramref name="folder"/> when the pair is disposed.</summary>
+    protected void DeleteOnDispose(string folder) => _disposables.Add(new Deletion(folder));
+
     /// <summary>Posts a GraphQL request to Chirp (as a caller with every scope) or Apollo; returns the status and the body.</summary>
     public async Task<(HttpStatusCode Status, JsonObject Body)> PostAsync(bool toChirp, JsonObject request)
     {
@@ -184,4 +187,21 @@ public sealed class BenchGraphPair : GatewayPair
 
     protected override (string Script, string[] Args) SubgraphServer(int port) =>
         (Path.Combine(BenchFolder, "subgraphs.mjs"), ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--host", "127.0.0.1", "--no-memo"]);
+}
+
+/// <summary>
+/// A graph with interfaces, a union, enums, lists and Float arguments (abstract-subgraphs.mjs, which composes the
+/// supergraph with @apollo/composition when it starts).
+/// </summary>
+public sealed class AbstractGraphPair : GatewayPair
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("chirp-abstract-").FullName;
+
+    public AbstractGraphPair() => DeleteOnDispose(_folder);
+
+    protected override string SupergraphPath => Path.Combine(_folder, "supergraph.graphql");
+
+    protected override (string Script, string[] Args) SubgraphServer(int port) =>
+        (RepoPaths.Combine("tests", "Chirp.Federation.Tests", "Differential", "abstract-subgraphs.mjs"),
+            ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--supergraph-out", SupergraphPath]);
 }
