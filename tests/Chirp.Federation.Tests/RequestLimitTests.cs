@@ -117,6 +117,22 @@ public sealed class RequestLimitTests
     }
 
     [Fact]
+    public async Task IntrospectionQueryOfGraphQLToolsIsWithinTheDefaultLimits()
+    {
+        // graphql-js 16's getIntrospectionQuery nests ofType seven times under __schema.types.fields.type: depth 12.
+        var typeRef = "kind name " + string.Concat(Enumerable.Repeat("ofType { kind name ", 7)) + new string('}', 7);
+        var query = $"{{ __schema {{ queryType {{ name }} types {{ name fields {{ name args {{ name type {{ {typeRef} }} }} type {{ {typeRef} }} }} " +
+            $"inputFields {{ name type {{ {typeRef} }} }} }} directives {{ name args {{ name }} }} }} }}";
+        var transport = new ScriptedTransport();
+
+        var result = await Run.Async(transport, query);
+
+        Run.AssertNoErrors(result);
+        Assert.NotEmpty(result.Data!["__schema"]!["types"]!.AsArray());
+        Assert.Empty(transport.Requests);
+    }
+
+    [Fact]
     public void LimitsBelowOneAreRefusedAtConstruction() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new FederatedExecutor(TestSupergraph.Value, null, new FederationLimits { MaxDepth = 0 }));
 
