@@ -24,6 +24,7 @@ public sealed class FederatedExecutor
 
     private readonly Supergraph _supergraph;
     private readonly ILogger _logger;
+    private readonly FederationLimits _limits;
     private readonly AuthRequirement[] _requirements;
     private readonly ConcurrentDictionary<(string Query, string? OperationName), OperationEntry> _operations = new();
 
@@ -34,8 +35,17 @@ public sealed class FederatedExecutor
 
     /// <summary>An executor that logs subgraph failures and unexpected faults to <paramref name="logger"/>.</summary>
     public FederatedExecutor(Supergraph supergraph, ILogger<FederatedExecutor>? logger)
+        : this(supergraph, logger, null)
+    {
+    }
+
+    /// <summary>An executor that refuses operations beyond <paramref name="limits"/> (the defaults when null).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A limit is below 1.</exception>
+    public FederatedExecutor(Supergraph supergraph, ILogger<FederatedExecutor>? logger, FederationLimits? limits)
     {
         _supergraph = supergraph ?? throw new ArgumentNullException(nameof(supergraph));
+        _limits = limits ?? new FederationLimits();
+        _limits.Verify();
         _logger = logger ?? NullLogger<FederatedExecutor>.Instance;
         _requirements = [.. supergraph.Types.Values
             .SelectMany(t => t.Fields.Values)
@@ -232,8 +242,21 @@ public sealed class FederatedExecutor
             return entry;
         }
 
-        var errors = await _supergraph.Api.ValidateAsync(document, operation);
-        entry = new OperationEntry(document, operation, errors, [.. ConditionVariables(document)], new SourceLines(document));
+        var lines = new SourceLines(document);
+        // Limits first, so an abusive document is not validated at length; the schema checks last, on a document
+        // that is otherwise valid (they assume known fields and fragments).
+        var errors = OperationChecks.CheckLimits(document, operation, _limits, lines);
+        if (errors.Count == 0 && _supergraph.RootTypeName(operation.Operation) is not null)
+        {
+            errors = await _supergraph.Api.ValidateAsync(document, operation);
+        }
+
+        if (errors.Count == 0)
+        {
+            errors = OperationChecks.CheckSchema(_supergraph, document, operation, lines);
+        }
+
+        entry = new OperationEntry(document, operation, errors, [.. ConditionVariables(document)], lines);
         if (_operations.Count >= MaxCachedOperations)
         {
             // A crude bound: clients that send ever-new documents must not grow the cache without limit.

@@ -95,6 +95,8 @@ public static class GatewayService
                 ? Supergraph.Parse(File.ReadAllText(path))
                 : throw new InvalidOperationException($"Supergraph:Path '{path}' does not exist.");
         });
+        // Shape limits on client operations; a limit below 1 fails the executor's construction at start.
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<IConfiguration>().GetSection(FederationLimits.SectionName).Get<FederationLimits>() ?? new FederationLimits());
         builder.Services.AddSingleton<FederatedExecutor>();
         builder.Services.AddSingleton<SubgraphUrls>();
         builder.Services.AddSingleton<IGraphQLExecutor, FederationExecutor>();
@@ -108,20 +110,7 @@ public static class GatewayService
             throw new InvalidOperationException($"{ConnectionsPerSubgraphKey} must be at least 1.");
         }
 
-        // One fetch per subgraph per plan step: no per-fetch log scopes and messages, pooled keep-alive connections,
-        // and nothing a LAN hop to a subgraph does not need (cookies, proxy lookup, decompression).
-        builder.Services.AddHttpClient(FederationExecutor.SubgraphHttpClient, c => c.Timeout = TimeSpan.FromSeconds(30))
-            .RemoveAllLoggers()
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-            {
-                MaxConnectionsPerServer = connectionsPerSubgraph,
-                PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
-                UseCookies = false,
-                UseProxy = false,
-                AutomaticDecompression = System.Net.DecompressionMethods.None,
-                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            });
+        builder.Services.AddSubgraphHttpClient(connectionsPerSubgraph);
     }
 
     /// <summary><c>/email/*</c> goes to the email worker unchanged (unsubscribe and confirmation links).</summary>

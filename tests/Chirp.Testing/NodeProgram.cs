@@ -5,11 +5,12 @@ using System.Text;
 namespace Chirp.Testing;
 
 /// <summary>
-/// A Node.js program from <c>tests/live-client</c> (run by <c>node</c> from PATH) whose standard input is a pipe
-/// from this process: the programs stop when it ends, so they also stop when the test process dies. Each line
-/// the program writes to stdout goes to a callback; stderr is kept.
+/// A Node.js program (run by <c>node</c> from PATH), by default from <c>tests/live-client</c>, whose standard input is
+/// a pipe from this process: the programs stop when it ends, so they also stop when the test process dies (programs
+/// that do not read stdin are killed by <see cref="StopAsync"/>). Each line the program writes to stdout goes to a
+/// callback; stderr is kept.
 /// </summary>
-internal sealed class NodeProgram : IAsyncDisposable
+public sealed class NodeProgram : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _stderr = new();
@@ -43,16 +44,23 @@ internal sealed class NodeProgram : IAsyncDisposable
     /// line, on a thread-pool thread, one at a time. Throws <see cref="InvalidOperationException"/> when node is
     /// not on PATH or the npm packages in <see cref="Folder"/> are not installed.
     /// </summary>
-    public static NodeProgram Start(string script, Action<string> onLine)
+    public static NodeProgram Start(string script, Action<string> onLine) => Start(Folder, Path.Combine(Folder, script), [], onLine);
+
+    /// <summary>
+    /// Starts <c>node <paramref name="script"/> <paramref name="args"/></c> in <paramref name="packageFolder"/>, the
+    /// folder whose <c>node_modules</c> the script uses. Throws <see cref="InvalidOperationException"/> when node is not
+    /// on PATH or those npm packages are not installed.
+    /// </summary>
+    public static NodeProgram Start(string packageFolder, string script, IEnumerable<string> args, Action<string> onLine)
     {
-        if (!Directory.Exists(Path.Combine(Folder, "node_modules")))
+        if (!Directory.Exists(Path.Combine(packageFolder, "node_modules")))
         {
-            throw new InvalidOperationException($"The npm packages of {Folder} are missing: run 'npm ci' there (scripts/test does).");
+            throw new InvalidOperationException($"The npm packages of {packageFolder} are missing: run 'npm ci' there (scripts/test does).");
         }
 
         var info = new ProcessStartInfo("node")
         {
-            WorkingDirectory = Folder,
+            WorkingDirectory = packageFolder,
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -61,7 +69,11 @@ internal sealed class NodeProgram : IAsyncDisposable
             StandardErrorEncoding = Encoding.UTF8,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(Path.Combine(Folder, script));
+        info.ArgumentList.Add(script);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
 
         var process = new Process { StartInfo = info };
         var program = new NodeProgram(process);

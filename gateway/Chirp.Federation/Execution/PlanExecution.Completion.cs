@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
 using GraphQLParser.AST;
@@ -53,24 +52,7 @@ internal sealed partial class PlanExecution
             shape = null;
         }
 
-        var message = error["message"] is JsonValue m && m.GetValueKind() == JsonValueKind.String ? m.GetValue<string>() : "A subgraph reported an error.";
-        var extensions = new JsonObject();
-        if (error["extensions"] is JsonObject original)
-        {
-            foreach (var (name, value) in original)
-            {
-                if (name is not ("exception" or "stacktrace" or "stackTrace" or "details" or "inner"))
-                {
-                    extensions[name] = value?.DeepClone();
-                }
-            }
-        }
-
-        if (!extensions.ContainsKey("code"))
-        {
-            extensions["code"] = ErrorCodes.Internal;
-        }
-
+        var (message, extensions) = SubgraphErrors.ForClient(error);
         _errors.Add(new ErrorEntry(path.Count == 0 ? null : [.. path], message, last?.Location, extensions));
     }
 

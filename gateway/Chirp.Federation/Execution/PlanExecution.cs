@@ -133,6 +133,7 @@ internal sealed partial class PlanExecution(
 
             var data = response["data"] as JsonObject;
             var errors = response["errors"] as JsonArray;
+            var failed = new HashSet<(Batch, int)>();
             foreach (var error in errors?.OfType<JsonObject>() ?? [])
             {
                 var path = ReadPath(error);
@@ -141,6 +142,12 @@ internal sealed partial class PlanExecution(
                     : null;
                 if (batch is not null)
                 {
+                    if (path.Count == 2)
+                    {
+                        // The error is the entity's own (its lookup failed), not a field's whose null reached it.
+                        failed.Add((batch, (int)path[1]));
+                    }
+
                     foreach (var target in batch.Targets[(int)path[1]])
                     {
                         AddSubgraphError(error, target.Path, path[2..]);
@@ -184,6 +191,13 @@ internal sealed partial class PlanExecution(
                     var places = batch.Targets[i];
                     for (var j = 0; j < places.Count; j++)
                     {
+                        if (entity is null && failed.Contains((batch, i)))
+                        {
+                            // The subgraph failed on this entity: only the fields it was to add are missing (null, or
+                            // null propagation under the error already reported), not the object other subgraphs gave.
+                            continue;
+                        }
+
                         if (entity is null)
                         {
                             // The owner does not know this entity: the object is null (null propagation decides the rest).

@@ -30,7 +30,19 @@ internal sealed class ApiSchema
 
     public ApiSchema(string apiSdl)
     {
-        var schema = GraphQL.Types.Schema.For(apiSdl);
+        // GraphQL.NET refuses a union or interface it cannot resolve at run time; this schema never resolves data (its
+        // introspection types are concrete), so abstract types get a resolver that is never called.
+        var abstractTypes = Parser.Parse(apiSdl, new ParserOptions { Ignore = IgnoreOptions.All }).Definitions
+            .Where(d => d is GraphQLUnionTypeDefinition or GraphQLInterfaceTypeDefinition)
+            .Select(d => ((GraphQLTypeDefinition)d).Name.StringValue)
+            .ToList();
+        var schema = GraphQL.Types.Schema.For(apiSdl, builder =>
+        {
+            foreach (var name in abstractTypes)
+            {
+                builder.Types.For(name).ResolveType = static _ => throw new NotSupportedException("The API schema resolves no data.");
+            }
+        });
         // Subscriptions are validated and introspected here but run through the planner, never through GraphQL.NET.
         foreach (var field in schema.Subscription?.Fields ?? [])
         {

@@ -21,7 +21,7 @@ public sealed class FederationExecutor(
     : IGraphQLExecutor
 {
     /// <summary>Name of the <see cref="HttpClient"/> used for subgraph fetches; tests add handlers to it to see every fetch.</summary>
-    public const string SubgraphHttpClient = "subgraphs";
+    public const string SubgraphHttpClient = Gateway.SubgraphHttpClient.Name;
 
     /// <inheritdoc />
     public async ValueTask<GraphQLResult> ExecuteAsync(GraphQLExecutionRequest request, CancellationToken cancellationToken)
@@ -110,6 +110,8 @@ public sealed class FederationExecutor(
             {
                 Content = JsonContent.Create(request, SubgraphRequestJson.Default.SubgraphRequest),
             };
+            // Query fetches (entity fetches of a mutation included) only read: the client's pipeline may retry them.
+            message.Options.Set(Gateway.SubgraphHttpClient.Idempotent, !request.Query.StartsWith("mutation", StringComparison.Ordinal));
             message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(GraphQLHttpEndpoint.GraphQLResponseMediaType));
             message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json", 0.9));
             if (assertion is not null)
@@ -139,7 +141,8 @@ public sealed class FederationExecutor(
 
                 return result;
             }
-            catch (Exception e) when (e is HttpRequestException or JsonException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+            catch (Exception e) when (e is HttpRequestException or System.Net.Sockets.SocketException or JsonException or Polly.Timeout.TimeoutRejectedException
+                || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
             {
                 throw new SubgraphUnavailableException(subgraphName, "cannot be reached", e);
             }
