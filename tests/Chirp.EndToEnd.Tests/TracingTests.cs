@@ -147,6 +147,11 @@ public sealed class TracingTests : IAsyncLifetime
         Assert.Equal(mutationSpanId, publish.ParentSpanId);
         Assert.Equal(@event.EventId, publish.Attributes["chirp.event_id"]);
 
+        // What a person sees: the dashboard's page of the trace lists the four services' spans down to the SMTP send.
+        var png = Path.Combine(AppContext.BaseDirectory, "retweet-trace.png");
+        await _dashboard.ScreenshotTraceAsync(traceId, png, "chirp-gateway", "chirp-tweets", "chirp-email-worker", "smtp send");
+        Assert.True(new FileInfo(png).Length > 10_000, "the screenshot is empty");
+
         // The mutation's database transaction and the relay's Redis command are in the trace too.
         Assert.Contains(spans, s => s.Service == "chirp-tweets" && DbSystem(s) == "postgresql");
         Assert.Contains(spans, s => s.Service == "chirp-tweets" && DbSystem(s) == "redis");

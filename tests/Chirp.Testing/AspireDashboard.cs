@@ -166,6 +166,31 @@ public sealed class AspireDashboard : IAsyncDisposable
             string.Join(Environment.NewLine, spans.Select(s => $"  {s.Service}: {s.Name} ({s.SpanId} <- {s.ParentSpanId})")));
     }
 
+    /// <summary>
+    /// Opens the dashboard's page of <paramref name="traceId"/> in headless Chromium (<c>tests/live-client/dashboard.mjs</c>),
+    /// waits until it shows every one of <paramref name="texts"/> and saves it as <paramref name="png"/>. Throws
+    /// <see cref="InvalidOperationException"/> (the png then shows the page as it was) when it does not within 60 s.
+    /// </summary>
+    public async Task ScreenshotTraceAsync(string traceId, string png, params string[] texts)
+    {
+        var reply = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var program = NodeProgram.Start("dashboard.mjs", line => reply.TrySetResult(line));
+        await program.WriteLineAsync(new JsonObject
+        {
+            ["url"] = new Uri(Url, $"/traces/detail/{traceId}").ToString(),
+            ["png"] = Path.GetFullPath(png),
+            ["texts"] = new JsonArray([.. texts.Select(t => JsonValue.Create(t))]),
+            ["timeoutMs"] = 45_000,
+        }.ToJsonString());
+        var finished = await Task.WhenAny(reply.Task, program.Exited, Task.Delay(TimeSpan.FromSeconds(90)));
+        var answer = finished == reply.Task ? JsonNode.Parse(await reply.Task) : null;
+        if (answer?["ok"]?.GetValue<bool>() != true)
+        {
+            throw new InvalidOperationException(
+                $"The dashboard's trace page did not show {string.Join(", ", texts)}: {answer?["error"]?.GetValue<string>() ?? program.StandardError}");
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         // It keeps telemetry in memory only: nothing to flush, so no grace period.

@@ -35,19 +35,20 @@ public sealed class OutboxRelay(
     TimeProvider time,
     ILogger<OutboxRelay> logger) : BackgroundService
 {
-    /// <summary>Unpublished rows at the last pass of this process's relay ({message}).</summary>
-    private static long _backlog;
+    /// <summary>Unpublished rows at the last pass of this process's relay ({message}); -1 until the first pass.</summary>
+    private static long _backlog = -1;
 
     /// <summary>When the oldest unpublished row occurred (Unix milliseconds), or 0 when none is waiting.</summary>
     private static long _oldestUnpublishedAt;
 
+    // Both report nothing before the first pass: a 0 then would claim an empty outbox nobody has looked at.
     private static readonly ObservableGauge<long> BacklogGauge = Telemetry.Meter.CreateObservableGauge(
-        "chirp.outbox.backlog", () => Interlocked.Read(ref _backlog), "{message}", "Outbox rows not yet published to Redis.");
+        "chirp.outbox.backlog",
+        () => Interlocked.Read(ref _backlog) is var backlog and >= 0 ? [new Measurement<long>(backlog)] : Array.Empty<Measurement<long>>(),
+        "{message}", "Outbox rows not yet published to Redis.");
 
     private static readonly ObservableGauge<double> OldestAgeGauge = Telemetry.Meter.CreateObservableGauge(
-        "chirp.outbox.oldest_age", () => Interlocked.Read(ref _oldestUnpublishedAt) is var at and > 0
-            ? Math.Max(0, (DateTimeOffset.UtcNow - DateTimeOffset.FromUnixTimeMilliseconds(at)).TotalSeconds) : 0,
-        "s", "Age of the oldest outbox row not yet published to Redis.");
+        "chirp.outbox.oldest_age", ObserveOldestAge, "s", "Age of the oldest outbox row not yet published to Redis; 0 when none waits.");
 
     private static readonly Counter<long> Published = Telemetry.Meter.CreateCounter<long>(
         "chirp.outbox.published", "{message}", "Outbox rows published to Redis, and (with error.type) attempts Redis refused.");
@@ -240,6 +241,17 @@ public sealed class OutboxRelay(
         }
 
         return failed;
+    }
+
+    private static IEnumerable<Measurement<double>> ObserveOldestAge()
+    {
+        if (Interlocked.Read(ref _backlog) < 0)
+        {
+            return [];
+        }
+
+        var at = Interlocked.Read(ref _oldestUnpublishedAt);
+        return [new Measurement<double>(at == 0 ? 0 : Math.Max(0, (DateTimeOffset.UtcNow - DateTimeOffset.FromUnixTimeMilliseconds(at)).TotalSeconds))];
     }
 
     /// <summary>Counts the unpublished rows and finds the oldest, for <c>chirp.outbox.backlog</c> and <c>chirp.outbox.oldest_age</c>.</summary>
