@@ -47,10 +47,14 @@ public sealed class ServiceProcess : IAsyncDisposable
         return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing; build {projectFolder} first.", path);
     }
 
-    /// <summary>Runs a chore of the service (e.g. <c>migrate</c>) to completion; throws with its output when it fails.</summary>
+    /// <summary>
+    /// Runs a chore of the service (e.g. <c>migrate</c>) to completion, without telemetry export (a dashboard would
+    /// show it as one more instance of the service); throws with its output when it fails.
+    /// </summary>
     public static async Task RunCommandAsync(string projectFolder, IReadOnlyDictionary<string, string> settings, params string[] args)
     {
-        using var process = Start(projectFolder, settings, args);
+        var quiet = new Dictionary<string, string>(settings) { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "" };
+        using var process = Start(projectFolder, quiet, args);
         var output = new StringBuilder();
         process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
         process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
