@@ -59,10 +59,23 @@ internal static class MailTelemetry
         return activity;
     }
 
-    /// <summary>Reads the group's pending count and lag (<c>XINFO GROUPS</c>, Redis 7) for the gauges.</summary>
+    /// <summary>
+    /// Reads the group's pending count and lag (<c>XINFO GROUPS</c>, Redis 7) for the gauges. A stream that is gone
+    /// is left to the consumer's own recovery (it sees <c>NOGROUP</c> on its next read): the gauges keep their value.
+    /// </summary>
     public static async Task MeasureGroupAsync(IDatabase db)
     {
-        foreach (var group in await db.StreamGroupInfoAsync(TweetRetweetedStream.StreamName))
+        StreamGroupInfo[] groups;
+        try
+        {
+            groups = await db.StreamGroupInfoAsync(TweetRetweetedStream.StreamName);
+        }
+        catch (RedisServerException)
+        {
+            return;
+        }
+
+        foreach (var group in groups)
         {
             if (group.Name == TweetRetweetedStream.EmailWorkerGroup)
             {
