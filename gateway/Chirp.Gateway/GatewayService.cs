@@ -5,6 +5,7 @@ using Chirp.Gateway.Rest;
 using Chirp.GraphQL.AspNetCore;
 using Chirp.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenTelemetry.Trace;
 
 namespace Chirp.Gateway;
 
@@ -96,6 +97,7 @@ public static class GatewayService
                 : throw new InvalidOperationException($"Supergraph:Path '{path}' does not exist.");
         });
         builder.Services.AddSingleton<FederatedExecutor>();
+        builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddSource(FederationActivity.SourceName));
         builder.Services.AddSingleton<SubgraphUrls>();
         builder.Services.AddSingleton<IGraphQLExecutor, FederationExecutor>();
         builder.Services.AddGraphQLTransports();

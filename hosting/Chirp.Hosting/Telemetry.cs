@@ -25,7 +25,7 @@ public static class Telemetry
     /// </summary>
     public const string SourceName = "Chirp";
 
-    /// <summary>Chirp's own spans: plan, fetch, token, relay, consume and SMTP send.</summary>
+    /// <summary>Chirp's own spans: operation, fetch, token, relay, consume and SMTP send.</summary>
     public static readonly ActivitySource ActivitySource = new(SourceName);
 
     /// <summary>Chirp's own metrics (names follow OpenTelemetry's semantic conventions; units in UCUM).</summary>

@@ -136,6 +136,8 @@ public sealed class TracingTests : IAsyncLifetime
         Assert.True(chain[^1].Service == "chirp-gateway", described);
         Assert.Equal(["chirp-gateway", "chirp-tweets", "chirp-email-worker"], chain.Select(s => s.Service).Reverse().Distinct().ToList());
         Assert.True(path.Contains("chirp-gateway: fetch tweets"), described);
+        var operation = Assert.Single(chain, s => s.Name == "mutation Retweet");
+        Assert.Contains(spans, s => s.Service == "chirp-gateway" && s.Name == "plan" && s.ParentSpanId == operation.SpanId);
 
         // The relay's publish and the worker's consume are both children of the span the event names (the mutation's).
         var mutationSpanId = @event.Traceparent!.Split('-')[2];
