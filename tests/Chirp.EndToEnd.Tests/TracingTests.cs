@@ -116,7 +116,9 @@ public sealed class TracingTests : IAsyncLifetime
         var @event = await StreamEventAsync(retweetId);
         Assert.StartsWith($"00-{traceId}-", @event.Traceparent, StringComparison.Ordinal);
 
-        var spans = await _dashboard.WaitForSpansAsync(traceId, s => s.Any(x => x.Name == "smtp send"), TimeSpan.FromSeconds(30));
+        // Each span is exported when it ends, a parent after its children: wait for the whole chain and the relay's publish.
+        var spans = await _dashboard.WaitForSpansAsync(traceId,
+            s => ReachesClient(s, clientSpanId) && s.Any(x => x.Name == "publish tweet-retweeted"), TimeSpan.FromSeconds(30));
         var send = Assert.Single(spans, s => s.Name == "smtp send");
         Assert.Equal("chirp-email-worker", send.Service);
         Assert.Equal(@event.EventId, send.Attributes["chirp.event_id"]);
@@ -157,6 +159,19 @@ public sealed class TracingTests : IAsyncLifetime
         // The mutation's database transaction and the relay's Redis command are in the trace too.
         Assert.Contains(spans, s => s.Service == "chirp-tweets" && DbSystem(s) == "postgresql");
         Assert.Contains(spans, s => s.Service == "chirp-tweets" && DbSystem(s) == "redis");
+    }
+
+    /// <summary>True when the spans hold <c>smtp send</c> and each of its ancestors up to the client's span.</summary>
+    private static bool ReachesClient(IReadOnlyList<ReceivedSpan> spans, string clientSpanId)
+    {
+        var byId = spans.GroupBy(s => s.SpanId).ToDictionary(g => g.Key, g => g.First());
+        var span = spans.FirstOrDefault(s => s.Name == "smtp send");
+        while (span is not null && span.ParentSpanId is { } parent && parent != clientSpanId)
+        {
+            span = byId.GetValueOrDefault(parent);
+        }
+
+        return span is not null && span.ParentSpanId == clientSpanId;
     }
 
     /// <summary>The database of a client span, under the current convention's name or the older one.</summary>
