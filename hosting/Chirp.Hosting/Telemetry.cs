@@ -75,7 +75,8 @@ public static class Telemetry
 
     /// <summary>
     /// Starts a span of Chirp's own source as a child of <paramref name="traceparent"/> (a W3C <c>traceparent</c>
-    /// header value, e.g. the one stored with an event), or of the current span when it is missing or malformed.
+    /// header value, e.g. the one stored with an event), or as the root of a new trace when it is missing or malformed:
+    /// never under whatever span happens to be current (in a relay's loop, the previous event's).
     /// </summary>
     public static Activity? StartActivity(string name, ActivityKind kind, string? traceparent)
     {
@@ -84,9 +85,14 @@ public static class Telemetry
             return null;
         }
 
-        return ActivityContext.TryParse(traceparent, null, out var parent)
-            ? ActivitySource.StartActivity(name, kind, parent)
-            : ActivitySource.StartActivity(name, kind);
+        if (ActivityContext.TryParse(traceparent, null, out var parent))
+        {
+            return ActivitySource.StartActivity(name, kind, parent);
+        }
+
+        // A default parent context means "the current span"; only clearing it first starts a new trace.
+        Activity.Current = null;
+        return ActivitySource.StartActivity(name, kind);
     }
 
     /// <summary>Marks <paramref name="activity"/> failed with the exception's type as <c>error.type</c>, never its message.</summary>
