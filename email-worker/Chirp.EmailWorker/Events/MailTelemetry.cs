@@ -22,6 +22,7 @@ internal static class MailTelemetry
     private static readonly Counter<long> Mails = Telemetry.Meter.CreateCounter<long>(
         "chirp.email.mails", "{mail}", "Retweet mails by outcome: sent, skipped, retried, dead_lettered.");
 
+    private static long _lastMeasured = long.MinValue / 2;
     private static long _pending = -1;
     private static long _lag = -1;
 
@@ -65,6 +66,14 @@ internal static class MailTelemetry
     /// </summary>
     public static async Task MeasureGroupAsync(IDatabase db)
     {
+        // At most once a second: a busy consumer's rounds are far more frequent than any export.
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastMeasured);
+        if (now - last < 1000 || Interlocked.CompareExchange(ref _lastMeasured, now, last) != last)
+        {
+            return;
+        }
+
         StreamGroupInfo[] groups;
         try
         {
