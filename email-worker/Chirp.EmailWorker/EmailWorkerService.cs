@@ -21,7 +21,7 @@ namespace Chirp.EmailWorker;
 public static class EmailWorkerService
 {
     /// <summary>Service name for telemetry and logs.</summary>
-    public const string ServiceName = "Chirp.EmailWorker";
+    public const string ServiceName = "chirp-email-worker";
 
     /// <summary>
     /// Registers options (validated on start: <c>ConnectionStrings:Email</c>, <c>ConnectionStrings:Redis</c>,

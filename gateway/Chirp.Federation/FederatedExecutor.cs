@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
@@ -148,12 +149,14 @@ public sealed class FederatedExecutor
             return (Refuse(FederatedFailure.VariablesInvalid, [.. coercionErrors]), null, null);
         }
 
+        using var planning = FederationActivity.StartPlan();
         try
         {
             return (null, GetPlan(entry, request.Caller, variables), variables);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            planning?.SetStatus(ActivityStatusCode.Error);
             // A supergraph the planner cannot serve (QueryPlanningException) or a planner fault: not the client's doing.
             _logger.LogError(e, "Planning operation {OperationName} failed.", request.OperationName);
             var failed = new FederatedResult

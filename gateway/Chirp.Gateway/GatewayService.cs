@@ -5,6 +5,7 @@ using Chirp.Gateway.Rest;
 using Chirp.GraphQL.AspNetCore;
 using Chirp.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenTelemetry.Trace;
 
 namespace Chirp.Gateway;
 
@@ -98,6 +99,7 @@ public static class GatewayService
         // Shape limits on client operations; a limit below 1 fails the executor's construction at start.
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IConfiguration>().GetSection(FederationLimits.SectionName).Get<FederationLimits>() ?? new FederationLimits());
         builder.Services.AddSingleton<FederatedExecutor>();
+        builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddSource(FederationActivity.SourceName));
         builder.Services.AddSingleton<SubgraphUrls>();
         builder.Services.AddSingleton<IGraphQLExecutor, FederationExecutor>();
         builder.Services.AddGraphQLTransports();

@@ -7,8 +7,6 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
-using OpenTelemetry.Resources;
-using OpenTelemetry.Trace;
 
 namespace Chirp.Hosting;
 
@@ -20,8 +18,8 @@ public static class HostingExtensions
 
     /// <summary>
     /// Problem details (RFC 9457) for every error response, the request limits of
-    /// <see cref="RequestLimits.AddChirpRequestLimits"/> (pair with <see cref="RequestLimits.UseChirpServiceDefaults"/>), health checks, OpenTelemetry tracing (OTLP export
-    /// only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set) and a <see cref="TimeProvider"/>.
+    /// <see cref="RequestLimits.AddChirpRequestLimits"/> (pair with <see cref="RequestLimits.UseChirpServiceDefaults"/>), health checks, OpenTelemetry traces, metrics and logs
+    /// (<see cref="Telemetry.AddChirpTelemetry"/>) and a <see cref="TimeProvider"/>.
     /// </summary>
     public static IHostApplicationBuilder AddChirpServiceDefaults(this IHostApplicationBuilder builder, string serviceName)
     {
@@ -31,17 +29,7 @@ public static class HostingExtensions
         builder.Services.AddHealthChecks();
         builder.Services.AddSingleton(TimeProvider.System);
 
-        builder.Services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService(serviceName))
-            .WithTracing(t =>
-            {
-                t.AddSource(serviceName).AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal))
-                    .AddHttpClientInstrumentation();
-                if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-                {
-                    t.AddOtlpExporter();
-                }
-            });
+        builder.AddChirpTelemetry(serviceName);
         return builder;
     }
 

@@ -12,6 +12,31 @@ public sealed class RedisConnection(IConfiguration configuration) : IAsyncDispos
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ConnectionMultiplexer? _multiplexer;
+    private Action<IConnectionMultiplexer>? _onConnected;
+
+    /// <summary>
+    /// Runs <paramref name="action"/> with the multiplexer once it exists (at once when it does already); the
+    /// telemetry recipe uses it to trace Redis commands.
+    /// </summary>
+    public void OnConnected(Action<IConnectionMultiplexer> action)
+    {
+        _gate.Wait();
+        try
+        {
+            if (_multiplexer is { } ready)
+            {
+                action(ready);
+            }
+            else
+            {
+                _onConnected += action;
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
 
     /// <summary>The connected (or reconnecting) multiplexer.</summary>
     /// <exception cref="InvalidOperationException"><c>ConnectionStrings:Redis</c> is missing.</exception>
@@ -31,6 +56,7 @@ public sealed class RedisConnection(IConfiguration configuration) : IAsyncDispos
                     ?? throw new InvalidOperationException("ConnectionStrings:Redis is required."));
                 options.AbortOnConnectFail = false;
                 _multiplexer = await ConnectionMultiplexer.ConnectAsync(options);
+                _onConnected?.Invoke(_multiplexer);
             }
 
             return _multiplexer;

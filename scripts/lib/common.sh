@@ -16,6 +16,8 @@ GATEWAY_PORT=${CHIRP_GATEWAY_PORT:-5000}
 USERS_PORT=${CHIRP_USERS_PORT:-5001}
 TWEETS_PORT=${CHIRP_TWEETS_PORT:-5002}
 EMAIL_WORKER_PORT=${CHIRP_EMAIL_WORKER_PORT:-5003}
+DASHBOARD_PORT=${CHIRP_DASHBOARD_PORT:-18888}
+OTLP_PORT=${CHIRP_OTLP_PORT:-18889}
 SMTP4DEV_VERSION=3.15.0
 
 # The connection budget of the start command (README.md "Capacity"): one replica of each service, each with at
@@ -153,4 +155,14 @@ pg_base() {
     ln -sfn "$alt" "$CHIRP_RUN/pg"
     echo "$alt"
   fi
+}
+
+# The standalone Aspire dashboard (docs/architecture.md section 8): the binary of the Aspire.Dashboard.Sdk.linux-x64
+# package, which the build downloads into the NuGet package folder (tests/Chirp.Testing names it; its version is
+# AspireDashboardVersion in Directory.Packages.props).
+dashboard_binary() {
+  local version root
+  version=$(sed -n 's:.*<AspireDashboardVersion>\(.*\)</AspireDashboardVersion>.*:\1:p' "$CHIRP_REPO/Directory.Packages.props")
+  root=${NUGET_PACKAGES:-$(dotnet nuget locals global-packages --list | sed 's/^global-packages: //')}
+  echo "${root%/}/aspire.dashboard.sdk.linux-x64/$version/tools/Aspire.Dashboard"
 }

@@ -32,8 +32,8 @@ public sealed class TweetsConnectionStrings
 /// </summary>
 public static class TweetsSubgraph
 {
-    /// <summary>OpenTelemetry service and activity source name.</summary>
-    public const string ServiceName = "Chirp.Tweets";
+    /// <summary>The OpenTelemetry <c>service.name</c> of the tweets subgraph.</summary>
+    public const string ServiceName = "chirp-tweets";
 
     /// <summary>The subcommands: <c>migrate</c> applies the EF Core migrations to <c>ConnectionStrings:Tweets</c>.</summary>
     public static IReadOnlyDictionary<string, ServiceCommand> Commands { get; } = new Dictionary<string, ServiceCommand>

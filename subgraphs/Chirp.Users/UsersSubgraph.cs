@@ -20,7 +20,7 @@ namespace Chirp.Users;
 public static class UsersSubgraph
 {
     /// <summary>The service name in traces and logs.</summary>
-    public const string ServiceName = "Chirp.Users";
+    public const string ServiceName = "chirp-users";
 
     /// <summary>
     /// The chores the binary runs instead of serving: <c>migrate</c> applies the EF Core migrations in

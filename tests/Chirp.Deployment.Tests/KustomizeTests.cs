@@ -214,7 +214,7 @@ public sealed class KustomizeTests
             Assert.All(deprecated, field => Assert.DoesNotContain(lines, l => l.StartsWith(field, StringComparison.Ordinal)));
         }
 
-        foreach (var component in new[] { "postgres", "redis", "mailcatcher", "network-policies" })
+        foreach (var component in new[] { "postgres", "redis", "mailcatcher", "network-policies", "telemetry" })
         {
             Assert.True(File.Exists(RepoPaths.Combine("kustomize", "components", component, "README.md")), $"components/{component} needs a README.md");
             Assert.Contains("kind: Component", File.ReadAllText(RepoPaths.Combine("kustomize", "components", component, "kustomization.yaml")), StringComparison.Ordinal);

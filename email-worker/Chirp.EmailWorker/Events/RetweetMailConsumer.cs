@@ -1,5 +1,4 @@
 using Chirp.Hosting;
-using System.Diagnostics;
 using Chirp.Contracts;
 using Chirp.EmailWorker.Data;
 using Chirp.EmailWorker.Links;
@@ -27,9 +26,6 @@ public sealed class RetweetMailConsumer(
     TimeProvider time,
     ILogger<RetweetMailConsumer> logger) : BackgroundService
 {
-    /// <summary>Traces each mail as a child of the retweet's trace (the event's <c>traceparent</c>).</summary>
-    public static readonly ActivitySource ActivitySource = new(EmailWorkerService.ServiceName);
-
     /// <summary>
     /// A consumer with nothing pending that has not polled for this long is a dead process (live ones poll every
     /// <see cref="EmailWorkerOptions.PollInterval"/>); it is removed so restarts do not grow the group forever.
@@ -185,6 +181,7 @@ public sealed class RetweetMailConsumer(
 
         await PruneDeadConsumersAsync(db);
 
+        await MailTelemetry.MeasureGroupAsync(db);
         var fresh = await db.StreamReadGroupAsync(Stream, Group, _consumer, StreamPosition.NewMessages, _options.BatchSize);
         await HandleAsync(db, [.. fresh.Select(entry => (entry, 1L))], ct);
         if (handled + fresh.Length == 0)
@@ -321,11 +318,7 @@ public sealed class RetweetMailConsumer(
         var recipients = await RecipientsAsync([.. events.Select(x => x.Event)], ct);
         foreach (var (entry, deliveries, e) in events)
         {
-            using var activity = ActivitySource.StartActivity(
-                "tweet-retweeted process", ActivityKind.Consumer,
-                ActivityContext.TryParse(e.Traceparent, null, out var parent) ? parent : default);
-            activity?.SetTag("messaging.message.id", entry.Id.ToString());
-            activity?.SetTag("chirp.event_id", e.EventId);
+            using var activity = MailTelemetry.StartProcess(e, entry.Id);
             // Remove: the relay delivers at least once, so one batch can hold an event twice; the first one mails.
             if (recipients.Remove(Guid.Parse(e.EventId), out var recipient))
             {
@@ -334,6 +327,7 @@ public sealed class RetweetMailConsumer(
             else
             {
                 done.Add(entry.Id);
+                MailTelemetry.Count("skipped");
             }
         }
 
@@ -346,12 +340,23 @@ public sealed class RetweetMailConsumer(
     private async Task MailAsync(IDatabase db, StreamEntry entry, long deliveries, TweetRetweeted e, string recipient, CancellationToken ct)
     {
         var message = RetweetMail.Create(e, _from, recipient, links.UnsubscribeUrl(Guid.Parse(e.TweetAuthorId)), time.GetUtcNow());
-        var result = await sender.SendAsync(message, ct);
+        SendResult result;
+        using (var send = MailTelemetry.StartSend(e.EventId, smtpOptions.Value))
+        {
+            result = await sender.SendAsync(message, ct);
+            send?.SetTag(MailTelemetry.OutcomeAttribute, result.Outcome.ToString());
+            if (result.Outcome != SendOutcome.Accepted)
+            {
+                send?.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
+            }
+        }
+
         switch (result.Outcome)
         {
             case SendOutcome.Accepted:
                 await RecordSentAsync(e, recipient, RetweetMail.MessageIdFor(e.EventId, recipient), ct);
                 await db.StreamAcknowledgeAsync(Stream, Group, entry.Id);
+                MailTelemetry.Count("sent");
                 logger.LogInformation("Mailed the retweet event {EventId} as {MessageId}.", e.EventId, message.MessageId);
                 break;
             case SendOutcome.Permanent:
@@ -362,6 +367,7 @@ public sealed class RetweetMailConsumer(
                 break;
             default:
                 _mayHaveRetries = true;
+                MailTelemetry.Count("retried");
                 logger.LogWarning(
                     "Could not mail the retweet event {EventId} (delivery {Deliveries}): {Detail}; retrying in {Delay}.",
                     e.EventId, deliveries, result.Detail, Backoff(deliveries));
@@ -433,5 +439,6 @@ public sealed class RetweetMailConsumer(
     {
         logger.LogWarning("Moving entry {Id} to {DeadStream}: {Reason}.", entry.Id, TweetRetweetedStream.DeadLetterStreamName, reason);
         await DeadLetters.MoveAsync(db, entry, reason, deliveries, time.GetUtcNow());
+        MailTelemetry.Count("dead_lettered");
     }
 }

@@ -45,6 +45,14 @@ public sealed class StrictTokenHandler(TimeProvider time, Func<string?, Security
     /// </summary>
     public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
     {
+        using var activity = Chirp.Hosting.Telemetry.ActivitySource.StartActivity("token validate");
+        var result = await ValidateOrRecallAsync(token, validationParameters);
+        activity?.SetTag("chirp.token.valid", result.IsValid);
+        return result;
+    }
+
+    private async Task<TokenValidationResult> ValidateOrRecallAsync(string token, TokenValidationParameters validationParameters)
+    {
         ArgumentNullException.ThrowIfNull(validationParameters);
         var now = time.GetUtcNow();
         if (_validated is not null && token is not null && _validated.TryGetValue(token, out Validated? known) && known is not null)

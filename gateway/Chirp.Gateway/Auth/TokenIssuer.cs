@@ -29,6 +29,7 @@ public sealed class TokenIssuer(SigningKeys keys, IOptions<TokenOptions> options
     /// <param name="sessionId">The refresh-token family of this log-in, carried as <c>sid</c> so log-out can end it.</param>
     public (string Token, int ExpiresIn, string Jti) Issue(TokenSubject subject, string sessionId)
     {
+        using var activity = Chirp.Hosting.Telemetry.ActivitySource.StartActivity("token issue");
         var o = options.Value;
         var now = time.GetUtcNow().UtcDateTime;
         var jti = Guid.CreateVersion7().ToString();

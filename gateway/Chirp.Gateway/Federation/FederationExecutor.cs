@@ -31,14 +31,20 @@ public sealed class FederationExecutor(
         var scopes = (user.FindFirstValue("scope") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
         var federated = new FederatedRequest(request.Document, request.Request.Query, request.Request.OperationName, request.Request.Variables,
             new CallerContext(authenticated, scopes));
-        if (GraphQLDocuments.SelectOperation(request.Document, request.Request.OperationName)?.Operation == GraphQLParser.AST.OperationType.Subscription)
+        var operation = GraphQLDocuments.SelectOperation(request.Document, request.Request.OperationName);
+        if (operation?.Operation == GraphQLParser.AST.OperationType.Subscription)
         {
             var (refusal, subscription) = await engine.PrepareSubscriptionAsync(federated, cancellationToken);
             return refusal is not null ? ToResult(refusal) : new GraphQLResult { Stream = StreamAsync(subscription!, user, CancellationToken.None) };
         }
 
         var transport = new HttpSubgraphTransport(httpClients.CreateClient(SubgraphHttpClient), urls, AssertionFor(user), changedUserId => EndOtherSessionsAsync(user, changedUserId));
-        return ToResult(await engine.ExecuteAsync(federated, transport, cancellationToken));
+        var operationType = operation?.Operation.ToString().ToLowerInvariant() ?? "unknown";
+        var startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var activity = FederationTelemetry.StartOperation(operationType, operation?.Name?.StringValue);
+        var result = await engine.ExecuteAsync(federated, transport, cancellationToken);
+        FederationTelemetry.EndOperation(activity, operationType, result, startedAt);
+        return ToResult(result);
     }
 
     /// <summary>
@@ -119,6 +125,9 @@ public sealed class FederationExecutor(
                 message.Headers.Add(ChirpHeaders.Identity, assertion);
             }
 
+            var startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+            using var activity = FederationTelemetry.StartFetch(subgraphName, request);
+            Exception? failure = null;
             try
             {
                 // Headers first: the body is parsed straight from the connection instead of being buffered whole
@@ -144,7 +153,17 @@ public sealed class FederationExecutor(
             catch (Exception e) when (e is HttpRequestException or System.Net.Sockets.SocketException or JsonException or Polly.Timeout.TimeoutRejectedException
                 || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
             {
+                failure = e;
                 throw new SubgraphUnavailableException(subgraphName, "cannot be reached", e);
+            }
+            catch (SubgraphUnavailableException e)
+            {
+                failure = e;
+                throw;
+            }
+            finally
+            {
+                FederationTelemetry.EndFetch(activity, subgraphName, request, startedAt, failure);
             }
         }
     }

@@ -1,5 +1,6 @@
 using Chirp.Hosting;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Chirp.Contracts;
 using Chirp.Tweets.Data;
@@ -34,7 +35,23 @@ public sealed class OutboxRelay(
     TimeProvider time,
     ILogger<OutboxRelay> logger) : BackgroundService
 {
-    private static readonly ActivitySource Tracing = new(TweetsSubgraph.ServiceName);
+    /// <summary>Unpublished rows at the last pass of this process's relay ({message}); -1 until the first pass.</summary>
+    private static long _backlog = -1;
+
+    /// <summary>When the oldest unpublished row occurred (Unix milliseconds), or 0 when none is waiting.</summary>
+    private static long _oldestUnpublishedAt;
+
+    // Both report nothing before the first pass: a 0 then would claim an empty outbox nobody has looked at.
+    private static readonly ObservableGauge<long> BacklogGauge = Telemetry.Meter.CreateObservableGauge(
+        "chirp.outbox.backlog",
+        () => Interlocked.Read(ref _backlog) is var backlog and >= 0 ? [new Measurement<long>(backlog)] : Array.Empty<Measurement<long>>(),
+        "{message}", "Outbox rows not yet published to Redis.");
+
+    private static readonly ObservableGauge<double> OldestAgeGauge = Telemetry.Meter.CreateObservableGauge(
+        "chirp.outbox.oldest_age", ObserveOldestAge, "s", "Age of the oldest outbox row not yet published to Redis; 0 when none waits.");
+
+    private static readonly Counter<long> Published = Telemetry.Meter.CreateCounter<long>(
+        "chirp.outbox.published", "{message}", "Outbox rows published to Redis, and (with error.type) attempts Redis refused.");
 
     /// <summary>
     /// KEYS[1] the stream; ARGV: type, version, data, channel, and the channel message split around the entry id.
@@ -75,6 +92,7 @@ public sealed class OutboxRelay(
                     {
                     }
 
+                    await MeasureBacklogAsync(stoppingToken);
                     await CleanUpIfDueAsync(o, stoppingToken);
                 }
                 catch (Exception e) when (!stoppingToken.IsCancellationRequested)
@@ -190,6 +208,8 @@ public sealed class OutboxRelay(
                     var entryId = (string?)await send;
                     row.SentAt = time.GetUtcNow();
                     row.LastError = null;
+                    activity?.SetTag("messaging.message.id", entryId);
+                    Published.Add(1);
                     logger.LogDebug("Relayed outbox message {MessageId} as stream entry {EntryId}.", row.Id, entryId);
                 }
                 catch (Exception e) when (e is RedisException or TimeoutException)
@@ -197,7 +217,8 @@ public sealed class OutboxRelay(
                     row.Attempts++;
                     row.NextAttemptAt = time.GetUtcNow() + RetryDelay(o, row.Attempts);
                     row.LastError = e.Message.Length > 500 ? e.Message[..500] : e.Message;
-                    activity?.SetStatus(ActivityStatusCode.Error);
+                    activity.RecordFailure(e);
+                    Published.Add(1, new KeyValuePair<string, object?>("error.type", e.GetType().FullName));
                     if (!failed)
                     {
                         logger.LogWarning("Redis refused outbox message {MessageId} (attempt {Attempts}): {Error}. Retrying at {NextAttemptAt:o}.",
@@ -220,6 +241,28 @@ public sealed class OutboxRelay(
         }
 
         return failed;
+    }
+
+    private static IEnumerable<Measurement<double>> ObserveOldestAge()
+    {
+        if (Interlocked.Read(ref _backlog) < 0)
+        {
+            return [];
+        }
+
+        var at = Interlocked.Read(ref _oldestUnpublishedAt);
+        return [new Measurement<double>(at == 0 ? 0 : Math.Max(0, (DateTimeOffset.UtcNow - DateTimeOffset.FromUnixTimeMilliseconds(at)).TotalSeconds))];
+    }
+
+    /// <summary>Counts the unpublished rows and finds the oldest, for <c>chirp.outbox.backlog</c> and <c>chirp.outbox.oldest_age</c>.</summary>
+    private async Task MeasureBacklogAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var waiting = db.OutboxMessages.Where(m => m.SentAt == null);
+        var backlog = await waiting.LongCountAsync(cancellationToken);
+        var oldest = backlog == 0 ? null : await waiting.MinAsync(m => (DateTimeOffset?)m.OccurredAt, cancellationToken);
+        Interlocked.Exchange(ref _backlog, backlog);
+        Interlocked.Exchange(ref _oldestUnpublishedAt, oldest?.ToUnixTimeMilliseconds() ?? 0);
     }
 
     /// <summary>Deletes sent rows older than the retention in small batches, once per cleanup interval; failures wait for the next one.</summary>
@@ -258,29 +301,33 @@ public sealed class OutboxRelay(
         }
     }
 
-    /// <summary>A producer span for one send, a child of the mutation's span named by the event's <c>traceparent</c>.</summary>
+    /// <summary>
+    /// A producer span for one send, a child of the mutation's span named by the event's <c>traceparent</c>, so the
+    /// retweet, this publish and the worker's consume form one trace (OpenTelemetry messaging conventions).
+    /// </summary>
     private static Activity? StartPublishActivity(OutboxMessage row)
     {
-        if (!Tracing.HasListeners())
+        if (!Telemetry.ActivitySource.HasListeners())
         {
             return null;
         }
 
-        string? traceparent = null;
+        TweetRetweeted? e = null;
         try
         {
-            traceparent = JsonSerializer.Deserialize(row.Payload, ContractsJsonContext.Default.TweetRetweeted)?.Traceparent;
+            e = JsonSerializer.Deserialize(row.Payload, ContractsJsonContext.Default.TweetRetweeted);
         }
         catch (JsonException)
         {
-            // The payload is relayed as it is; only its trace link is lost.
+            // The payload is relayed as it is; only its place in the trace is lost.
         }
 
-        var parent = ActivityContext.TryParse(traceparent, null, out var context) ? context : default;
-        var activity = Tracing.StartActivity($"{TweetRetweetedStream.StreamName} publish", ActivityKind.Producer, parent);
+        var activity = Telemetry.StartActivity($"publish {TweetRetweetedStream.StreamName}", ActivityKind.Producer, e?.Traceparent);
         activity?.SetTag("messaging.system", "redis");
+        activity?.SetTag("messaging.operation.type", "send");
         activity?.SetTag("messaging.destination.name", TweetRetweetedStream.StreamName);
-        activity?.SetTag("messaging.message.id", row.Id.ToString("D"));
+        activity?.SetTag("chirp.outbox.id", row.Id.ToString("D"));
+        activity?.SetTag("chirp.event_id", e?.EventId);
         return activity;
     }
 
