@@ -110,7 +110,7 @@ public sealed class FederatedExecutor
         return (null, new FederatedSubscription(
             root.Subgraph,
             new SubgraphRequest(root.Document, subgraphVariables.Count == 0 ? null : subgraphVariables, root.OperationName),
-            (response, transport, token) => RunAsync(plan, transport, variables!, request.OperationName, response, token)));
+            (response, transport, token) => RunAsync(plan, transport, variables!, request.OperationName, SubgraphResponse.FromJson(response), token)));
     }
 
     private async Task<(FederatedResult? Refusal, QueryPlan? Plan, JsonObject? Variables)> PrepareAsync(FederatedRequest request)
@@ -146,12 +146,7 @@ public sealed class FederatedExecutor
         {
             // A supergraph the planner cannot serve (QueryPlanningException) or a planner fault: not the client's doing.
             _logger.LogError(e, "Planning operation {OperationName} failed.", request.OperationName);
-            var failed = new FederatedResult
-            {
-                HasData = true,
-                Data = null,
-                Errors = [Error("The gateway cannot split this operation over its services.", ErrorCodes.Internal)],
-            };
+            var failed = new FederatedResult(true, [Error("The gateway cannot split this operation over its services.", ErrorCodes.Internal)]);
             return (failed, null, null);
         }
     }
@@ -161,17 +156,18 @@ public sealed class FederatedExecutor
         ISubgraphTransport transport,
         JsonObject variables,
         string? operationName,
-        JsonObject? rootResponse,
+        SubgraphResponse? rootResponse,
         CancellationToken cancellationToken)
     {
         try
         {
-            return await new PlanExecution(plan, _supergraph.Api, transport, variables, _logger, rootResponse).RunAsync(cancellationToken);
+            using var execution = new PlanExecution(plan, _supergraph.Api, transport, variables, _logger, rootResponse);
+            return await execution.RunAsync(cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             _logger.LogError(e, "Executing operation {OperationName} failed unexpectedly.", operationName);
-            return new FederatedResult { HasData = true, Data = null, Errors = [Error("An unexpected error occurred.", ErrorCodes.Internal)] };
+            return new FederatedResult(true, [Error("An unexpected error occurred.", ErrorCodes.Internal)]);
         }
     }
 
@@ -321,14 +317,14 @@ public sealed class FederatedExecutor
     }
 
     private static FederatedResult Refuse(FederatedFailure failure, List<JsonNode> errors) =>
-        new() { Failure = failure, HasData = false, Errors = [.. errors] };
+        new(false, [.. errors], failure);
 
     private static JsonObject Error(string message, string code) =>
         new() { ["message"] = message, ["extensions"] = new JsonObject { ["code"] = code } };
 
     private sealed class NoTransport : ISubgraphTransport
     {
-        public Task<JsonObject> ExecuteAsync(string subgraphName, SubgraphRequest request, CancellationToken cancellationToken) =>
+        public Task<SubgraphResponse> ExecuteAsync(string subgraphName, SubgraphRequest request, CancellationToken cancellationToken) =>
             throw new SubgraphUnavailableException(subgraphName, "No transport: the plan was not expected to send anything.");
     }
 

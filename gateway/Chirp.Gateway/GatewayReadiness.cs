@@ -1,5 +1,6 @@
 using Chirp.Federation;
 using Chirp.Gateway.Auth;
+using Chirp.Gateway.Federation;
 using Chirp.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 

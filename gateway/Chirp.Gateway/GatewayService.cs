@@ -1,7 +1,8 @@
 using Chirp.Federation;
 using Chirp.Gateway.Auth;
-using Chirp.Gateway.Transport;
+using Chirp.Gateway.Federation;
 using Chirp.Gateway.Rest;
+using Chirp.Gateway.Transport;
 using Chirp.GraphQL.AspNetCore;
 using Chirp.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -97,7 +98,7 @@ public static class GatewayService
         });
         builder.Services.AddSingleton<FederatedExecutor>();
         builder.Services.AddSingleton<SubgraphUrls>();
-        builder.Services.AddSingleton<IGraphQLExecutor, FederationExecutor>();
+        builder.Services.AddSingleton<IGraphQLExecutor, GatewayGraphQLExecutor>();
         builder.Services.AddGraphQLTransports();
         builder.Services.AddSingleton<ILiveConnectionAuthenticator, BearerLiveAuthenticator>();
         // Bounded connections per subgraph: under a spike, fetches wait for a connection here (within the timeout)
@@ -110,7 +111,7 @@ public static class GatewayService
 
         // One fetch per subgraph per plan step: no per-fetch log scopes and messages, pooled keep-alive connections,
         // and nothing a LAN hop to a subgraph does not need (cookies, proxy lookup, decompression).
-        builder.Services.AddHttpClient(FederationExecutor.SubgraphHttpClient, c => c.Timeout = TimeSpan.FromSeconds(30))
+        builder.Services.AddHttpClient(HttpSubgraphTransport.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30))
             .RemoveAllLoggers()
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler

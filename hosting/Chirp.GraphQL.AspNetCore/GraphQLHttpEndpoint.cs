@@ -163,6 +163,7 @@ public static class GraphQLHttpEndpoint
             result.WriteTo(writer);
         }
 
+        result.Lease?.Dispose();
         await body.FlushAsync(context.RequestAborted);
     }
 

@@ -1,7 +1,5 @@
-using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Security.Claims;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
 using Chirp.Federation;
@@ -9,20 +7,21 @@ using Chirp.Gateway.Auth;
 using Chirp.GraphQL.AspNetCore;
 using Chirp.Hosting;
 
-namespace Chirp.Gateway;
+namespace Chirp.Gateway.Federation;
 
-/// <summary>The gateway's <see cref="IGraphQLExecutor"/>: the federation engine, fetching from subgraphs over HTTP.</summary>
+/// <summary>
+/// The gateway's <see cref="IGraphQLExecutor"/>: runs operations on the federation engine (<see cref="FederatedExecutor"/>)
+/// as the caller, fetching from subgraphs over HTTP (<see cref="HttpSubgraphTransport"/>) and subscribing over WebSocket
+/// (<see cref="SubgraphSubscription"/>).
+/// </summary>
 /// <remarks>
 /// A subgraph response with <see cref="ChirpHeaders.CredentialsChanged"/> naming the caller (a password change) ends
 /// every other session of the caller before the answer goes back; the caller's own session (<c>sid</c>) stays.
 /// </remarks>
-public sealed class FederationExecutor(
-    FederatedExecutor engine, IHttpClientFactory httpClients, SubgraphUrls urls, IdentityAssertionCodec codec, Sessions sessions, ILogger<FederationExecutor> logger)
+public sealed class GatewayGraphQLExecutor(
+    FederatedExecutor engine, IHttpClientFactory httpClients, SubgraphUrls urls, IdentityAssertionCodec codec, Sessions sessions, ILogger<GatewayGraphQLExecutor> logger)
     : IGraphQLExecutor
 {
-    /// <summary>Name of the <see cref="HttpClient"/> used for subgraph fetches; tests add handlers to it to see every fetch.</summary>
-    public const string SubgraphHttpClient = "subgraphs";
-
     /// <inheritdoc />
     public async ValueTask<GraphQLResult> ExecuteAsync(GraphQLExecutionRequest request, CancellationToken cancellationToken)
     {
@@ -37,7 +36,7 @@ public sealed class FederationExecutor(
             return refusal is not null ? ToResult(refusal) : new GraphQLResult { Stream = StreamAsync(subscription!, user, CancellationToken.None) };
         }
 
-        var transport = new HttpSubgraphTransport(httpClients.CreateClient(SubgraphHttpClient), urls, AssertionFor(user), changedUserId => EndOtherSessionsAsync(user, changedUserId));
+        var transport = new HttpSubgraphTransport(httpClients.CreateClient(HttpSubgraphTransport.HttpClientName), urls, AssertionFor(user), changedUserId => EndOtherSessionsAsync(user, changedUserId));
         return ToResult(await engine.ExecuteAsync(federated, transport, cancellationToken));
     }
 
@@ -53,7 +52,7 @@ public sealed class FederationExecutor(
             subscription.Subgraph, urls.Get(subscription.Subgraph), AssertionFor(user), subscription.Request, cancellationToken);
         await foreach (var subgraphEvent in upstream.ReadEventsAsync(cancellationToken))
         {
-            var transport = new HttpSubgraphTransport(httpClients.CreateClient(SubgraphHttpClient), urls, AssertionFor(user), null);
+            var transport = new HttpSubgraphTransport(httpClients.CreateClient(HttpSubgraphTransport.HttpClientName), urls, AssertionFor(user), null);
             yield return ToResult(await subscription.ResolveEventAsync(subgraphEvent, transport, cancellationToken));
         }
     }
@@ -61,7 +60,8 @@ public sealed class FederationExecutor(
     private static GraphQLResult ToResult(FederatedResult result) => new()
     {
         HasData = result.HasData,
-        Data = result.Data,
+        DataJson = result.DataJson,
+        Lease = result.Lease,
         Errors = result.Errors,
         Failure = result.Failure switch
         {
@@ -98,61 +98,4 @@ public sealed class FederationExecutor(
     /// <summary>The identity assertion for a validated caller, or null for an anonymous one.</summary>
     private string? AssertionFor(ClaimsPrincipal user) =>
         TokenIssuer.SubjectOf(user) is { } s ? codec.Sign(s.UserId, s.Handle, s.DisplayName, s.Scope) : null;
-
-    /// <summary>Posts subgraph fetches as GraphQL over HTTP, tagged with the caller's identity assertion.</summary>
-    private sealed class HttpSubgraphTransport(HttpClient http, SubgraphUrls urls, string? assertion, Func<string, Task<JsonObject?>>? onCredentialsChanged)
-        : ISubgraphTransport
-    {
-        public async Task<JsonObject> ExecuteAsync(string subgraphName, SubgraphRequest request, CancellationToken cancellationToken)
-        {
-            // Serialized from the request itself: the variables (entity representations) are written, not copied.
-            using var message = new HttpRequestMessage(HttpMethod.Post, urls.Get(subgraphName))
-            {
-                Content = JsonContent.Create(request, SubgraphRequestJson.Default.SubgraphRequest),
-            };
-            message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(GraphQLHttpEndpoint.GraphQLResponseMediaType));
-            message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json", 0.9));
-            if (assertion is not null)
-            {
-                message.Headers.Add(ChirpHeaders.Identity, assertion);
-            }
-
-            try
-            {
-                // Headers first: the body is parsed straight from the connection instead of being buffered whole
-                // into a growing array first.
-                using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-                var media = response.Content.Headers.ContentType?.MediaType;
-                if (media is not (GraphQLHttpEndpoint.GraphQLResponseMediaType or "application/json"))
-                {
-                    throw new SubgraphUnavailableException(subgraphName, $"answered {(int)response.StatusCode} without a GraphQL response");
-                }
-
-                await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-                var result = await JsonNode.ParseAsync(stream, cancellationToken: cancellationToken) as JsonObject
-                    ?? throw new SubgraphUnavailableException(subgraphName, "answered a body that is not a JSON object");
-                if (onCredentialsChanged is not null && response.Headers.TryGetValues(ChirpHeaders.CredentialsChanged, out var changed) &&
-                    await onCredentialsChanged(changed.First()) is { } error)
-                {
-                    (result["errors"] as JsonArray ?? (JsonArray)(result["errors"] = new JsonArray())).Add(error);
-                }
-
-                return result;
-            }
-            catch (Exception e) when (e is HttpRequestException or JsonException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
-            {
-                throw new SubgraphUnavailableException(subgraphName, "cannot be reached", e);
-            }
-        }
-    }
 }
-
-/// <summary>
-/// A subgraph request as a GraphQL-over-HTTP request body: <c>{"query", "variables"?, "operationName"?}</c>, members
-/// that are null left out.
-/// </summary>
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(
-    PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase,
-    DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
-[System.Text.Json.Serialization.JsonSerializable(typeof(SubgraphRequest))]
-internal sealed partial class SubgraphRequestJson : System.Text.Json.Serialization.JsonSerializerContext;
