@@ -125,22 +125,32 @@ internal sealed class QueryPlanner(
     {
         var printer = new SDLPrinter();
 
-        // Entity fetches to one subgraph that wait for the same fetches become one call ("one call per subgraph per
-        // level"). Those with the same selection share one batch of representations; a different selection gets its
-        // own aliased _entities field in that call, so selections never mix.
+        // Fetch merging: entity fetches to one subgraph at the same level of the plan become one call ("one call per
+        // subgraph per level"), where a fetch's level is one more than its deepest dependency's. The call waits for
+        // the union of their dependencies, all of a lower level, so merging never makes a cycle. Fetches with the same
+        // selection share one batch of representations; a different selection gets its own aliased _entities field in
+        // that call, so selections never mix.
         var calls = new List<Call>();
         var callOf = new Dictionary<FetchBuilder, Call>();
         foreach (var fetch in _fetches)
         {
             var dependsOn = fetch.DependsOn.Select(d => callOf[d]).Distinct().ToList();
+            var level = dependsOn.Count == 0 ? 0 : dependsOn.Max(d => d.Level) + 1;
             var call = fetch.EntityType is null
                 ? null
-                : calls.FirstOrDefault(c => c.IsEntity && c.Subgraph == fetch.Subgraph
-                    && c.DependsOn.Count == dependsOn.Count && c.DependsOn.All(dependsOn.Contains));
+                : calls.FirstOrDefault(c => c.IsEntity && c.Subgraph == fetch.Subgraph && c.Level == level);
             if (call is null)
             {
-                call = new Call(fetch, dependsOn);
+                call = new Call(fetch, level);
                 calls.Add(call);
+            }
+
+            foreach (var dependency in dependsOn)
+            {
+                if (!call.DependsOn.Contains(dependency))
+                {
+                    call.DependsOn.Add(dependency);
+                }
             }
 
             callOf[fetch] = call;
@@ -158,6 +168,9 @@ internal sealed class QueryPlanner(
                 batch.Locations.AddRange(fetch.Locations);
             }
         }
+
+        // Dependencies first (a stable sort keeps the order of a mutation's serial root fetches).
+        calls = [.. calls.OrderBy(c => c.Level)];
 
         var nodes = new List<FetchNode>();
         var nodeOf = new Dictionary<Call, FetchNode>();
@@ -712,15 +725,18 @@ internal sealed class QueryPlanner(
     }
 
     /// <summary>One subgraph request: a root fetch, or the entity fetches that share a subgraph and dependencies.</summary>
-    private sealed class Call(FetchBuilder first, List<Call> dependsOn)
+    private sealed class Call(FetchBuilder first, int level)
     {
         public FetchBuilder First { get; } = first;
+
+        /// <summary>0 for a fetch without dependencies, else one more than its deepest dependency's.</summary>
+        public int Level { get; } = level;
 
         public string Subgraph => First.Subgraph;
 
         public bool IsEntity => First.EntityType is not null;
 
-        public List<Call> DependsOn { get; } = dependsOn;
+        public List<Call> DependsOn { get; } = [];
 
         public HashSet<string> Variables { get; } = new(StringComparer.Ordinal);
 
