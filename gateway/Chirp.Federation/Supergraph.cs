@@ -303,6 +303,12 @@ public sealed class Supergraph
                 }
 
                 field.Graphs.Add(graph);
+                var provides = StringArgument(join, "provides");
+                if (provides is not null)
+                {
+                    field.Provides[graph] = ParseFieldSet(provides, $"@provides of '{type.Name}.{field.Name}'");
+                }
+
                 var requires = StringArgument(join, "requires");
                 if (requires is not null)
                 {

@@ -22,6 +22,19 @@ public sealed class BenchmarkPlanTests
         Assert.Equal(expected.Order(), plan.Fetches.Select(f => $"{f.Subgraph}:{Level(f)}").Order());
     }
 
+    [Fact]
+    public void AProvidedFieldComesFromTheSubgraphThatProvidesIt()
+    {
+        var plan = DeepPlan();
+
+        // Review.author @provides(fields: "username") in reviews: only name is left for accounts.
+        var reviews = Assert.Single(plan.Fetches, f => f.Subgraph == "reviews");
+        Assert.Contains("author{id username reviews{", reviews.Document);
+        var accounts = Assert.Single(plan.Fetches, f => f.Subgraph == "accounts" && !f.IsRoot);
+        Assert.Contains("...on User{name}", accounts.Document);
+        Assert.DoesNotContain("username", accounts.Document);
+    }
+
     private static int Level(FetchNode fetch) => fetch.DependsOn.Count == 0 ? 0 : fetch.DependsOn.Max(Level) + 1;
 
     private static QueryPlan DeepPlan()

@@ -252,19 +252,21 @@ internal sealed class QueryPlanner(
         List<FetchItem> target,
         List<PathSegment> path,
         List<(FieldGroup Group, OutputField Output)> fields,
-        HashSet<string> levelKeys)
+        HashSet<string> levelKeys,
+        GraphQLSelectionSet? provided = null)
     {
         var remote = new List<EntityGroup>();
         foreach (var (group, output) in fields)
         {
             var field = type.Fields[group.Name];
-            if (field.Graphs.Contains(graph))
+            var providedHere = ProvidedField(provided, group.Name);
+            if (field.Graphs.Contains(graph) || providedHere is not null)
             {
-                PlanLocalField(field, graph, fetch, target, path, group, output);
+                PlanLocalField(field, graph, fetch, target, path, group, output, providedHere?.SelectionSet);
                 continue;
             }
 
-            var owner = PickOwner(type, field, graph, remote)
+            var owner = PickOwner(type, field, graph, remote, provided)
                 ?? throw new QueryPlanningException($"{type.Name}.{field.Name} cannot be reached from the {graph} subgraph: no entity key leads to its owner.");
             owner.ClientFields.Add((group, output));
         }
@@ -356,7 +358,21 @@ internal sealed class QueryPlanner(
         }
     }
 
-    private EntityGroup? PickOwner(TypeDef type, FieldDef field, string graph, List<EntityGroup> groups)
+    /// <summary>The field named <paramref name="name"/> in a <c>@provides</c> selection, or null.</summary>
+    private static GraphQLField? ProvidedField(GraphQLSelectionSet? provided, string name)
+    {
+        foreach (var selection in provided?.Selections ?? [])
+        {
+            if (selection is GraphQLField field && field.Name.StringValue == name)
+            {
+                return field;
+            }
+        }
+
+        return null;
+    }
+
+    private EntityGroup? PickOwner(TypeDef type, FieldDef field, string graph, List<EntityGroup> groups, GraphQLSelectionSet? provided = null)
     {
         foreach (var group in groups)
         {
@@ -370,7 +386,8 @@ internal sealed class QueryPlanner(
         {
             // The owner must take representations of this type, keyed by fields the current subgraph can give.
             var key = type.Keys.GetValueOrDefault(candidate)?.FirstOrDefault(k => k.Selections.OfType<GraphQLField>()
-                .All(f => type.Fields.TryGetValue(f.Name.StringValue, out var keyField) && keyField.Graphs.Contains(graph)));
+                .All(f => type.Fields.TryGetValue(f.Name.StringValue, out var keyField)
+                    && (keyField.Graphs.Contains(graph) || ProvidedField(provided, keyField.Name) is not null)));
             if (key is not null)
             {
                 var group = new EntityGroup(candidate, key);
@@ -389,7 +406,8 @@ internal sealed class QueryPlanner(
         List<FetchItem> target,
         List<PathSegment> path,
         FieldGroup group,
-        OutputField output)
+        OutputField output,
+        GraphQLSelectionSet? provided)
     {
         var key = output.ResponseKey;
         var first = group.Nodes[0];
@@ -402,12 +420,14 @@ internal sealed class QueryPlanner(
             return;
         }
 
+        // What this subgraph provides below the field: a nested part of a @provides above, or the field's own.
+        provided ??= field.Provides.GetValueOrDefault(graph);
         var selections = group.Nodes.Where(n => n.SelectionSet is not null).Select(n => n.SelectionSet!).ToList();
         item.Children = [];
         output.Selection = new Dictionary<string, ObjectShape>(StringComparer.Ordinal);
         if (type.Kind == TypeKind.Object)
         {
-            PlanObject(type, graph, fetch, item.Children, [.. path, new PathSegment(key, null)], selections, output);
+            PlanObject(type, graph, fetch, item.Children, [.. path, new PathSegment(key, null)], selections, output, provided);
         }
         else
         {
@@ -418,7 +438,7 @@ internal sealed class QueryPlanner(
                 var objectType = supergraph.Type(possible);
                 var children = new List<FetchItem>();
                 PlanObject(objectType, graph, fetch, children, [.. path, new PathSegment(key, possible)], selections, output,
-                    plan: objectType.Graphs.Contains(graph));
+                    provided, plan: objectType.Graphs.Contains(graph));
                 if (children.Count > 0)
                 {
                     item.Children.Add(new FetchFragment(possible, children));
@@ -435,6 +455,7 @@ internal sealed class QueryPlanner(
         List<PathSegment> path,
         List<GraphQLSelectionSet> selections,
         OutputField output,
+        GraphQLSelectionSet? provided,
         bool plan = true)
     {
         var collected = CollectFields(type, selections);
@@ -462,7 +483,7 @@ internal sealed class QueryPlanner(
             return;
         }
 
-        PlanLevel(type, graph, fetch, target, path, fields, new HashSet<string>(collected.Select(c => c.Key), StringComparer.Ordinal));
+        PlanLevel(type, graph, fetch, target, path, fields, new HashSet<string>(collected.Select(c => c.Key), StringComparer.Ordinal), provided);
         if (target.Count == 0 && !output.IsAbstract)
         {
             // A selection set cannot be empty; this one had only __typename or fields the caller may not see.
