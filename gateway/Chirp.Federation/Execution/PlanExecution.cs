@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
@@ -26,9 +25,10 @@ internal sealed class PlanExecution(
 {
     private static readonly byte[] VariablesStart = ",\"variables\":{"u8.ToArray();
 
-    private readonly ResultStore _store = new();
+    private readonly ResultStore _store = ResultStore.Rent();
     private readonly ErrorList _errors = new(plan.Shape);
     private readonly Lock _gate = new();
+    private bool _disposed;
 
     /// <summary>Runs the plan and builds the response.</summary>
     public async Task<FederatedResult> RunAsync(CancellationToken cancellationToken)
@@ -56,7 +56,11 @@ internal sealed class PlanExecution(
     {
         rootResponse?.Dispose();
         rootResponse = null;
-        _store.Dispose();
+        if (!_disposed)
+        {
+            _disposed = true;
+            _store.Return();
+        }
     }
 
     private FederatedResult Complete()
@@ -151,7 +155,7 @@ internal sealed class PlanExecution(
 
     private async Task RunEntityFetchAsync(FetchNode fetch, CancellationToken cancellationToken)
     {
-        var batches = new Batch[fetch.Batches.Count];
+        var batches = new RepresentationBatch[fetch.Batches.Count];
         var body = StartBody(fetch);
         var representations = 0;
         lock (_gate)
@@ -159,7 +163,7 @@ internal sealed class PlanExecution(
             body.Write(VariablesStart);
             for (var b = 0; b < batches.Length; b++)
             {
-                var batch = batches[b] = new Batch(fetch.Batches[b]);
+                var batch = batches[b] = _store.RentBatch(fetch.Batches[b]);
                 if (b > 0)
                 {
                     body.Write((byte)',');
@@ -473,7 +477,7 @@ internal sealed class PlanExecution(
     }
 
     /// <summary>The client paths of every target of <paramref name="batches"/>, by identity (for errors only).</summary>
-    private Dictionary<long, List<object[]>> TargetPaths(Batch[] batches)
+    private Dictionary<long, List<object[]>> TargetPaths(RepresentationBatch[] batches)
     {
         var paths = new Dictionary<long, List<object[]>>();
         var path = new List<object>();
@@ -495,64 +499,5 @@ internal sealed class PlanExecution(
         }
 
         return paths;
-    }
-
-    /// <summary>
-    /// The representations of one <see cref="EntityBatch"/>, written into the request body as they are found, and for
-    /// each target object the representation that completes it. An entity seen before (same bytes) is not sent again.
-    /// </summary>
-    private sealed class Batch(EntityBatch definition)
-    {
-        private readonly Dictionary<int, int> _seen = [];
-
-        public EntityBatch Definition { get; } = definition;
-
-        /// <summary>Where each representation sits in the body: start and length.</summary>
-        public List<(int Start, int Length)> Representations { get; } = [];
-
-        /// <summary>Each target object and the index of its representation.</summary>
-        public List<(Part Target, int Representation)> Targets { get; } = [];
-
-        public void Add(ResultStore store, EntityLocation location, Part target, Merged value, PooledBuffer body)
-        {
-            var start = body.Length;
-            if (Representations.Count > 0)
-            {
-                body.Write((byte)',');
-            }
-
-            var content = body.Length;
-            body.Write(location.RepresentationStart);
-            for (var i = 0; i < location.RawKeys.Length; i++)
-            {
-                if (!store.TryGetLeaf(value, location.RawKeys[i], out var field))
-                {
-                    // The fetch that should have given this field failed (its error says so): nothing to complete.
-                    body.Truncate(start);
-                    return;
-                }
-
-                body.Write(location.FieldProperties[i]);
-                body.Write(JsonMarshal.GetRawUtf8Value(field));
-            }
-
-            body.Write((byte)'}');
-            var bytes = body.WrittenSpan[content..];
-            var hash = new HashCode();
-            hash.AddBytes(bytes);
-            var key = hash.ToHashCode();
-            if (_seen.TryGetValue(key, out var index)
-                && bytes.SequenceEqual(body.WrittenSpan.Slice(Representations[index].Start, Representations[index].Length)))
-            {
-                // Most places repeat an entity seen before: only a new entity gets a representation.
-                body.Truncate(start);
-                Targets.Add((target, index));
-                return;
-            }
-
-            _seen[key] = Representations.Count;
-            Targets.Add((target, Representations.Count));
-            Representations.Add((content, bytes.Length));
-        }
     }
 }

@@ -20,9 +20,20 @@ internal readonly record struct Merged(int Start, int Count)
 /// offset). Lookups walk these lists; only the client response writer copies bytes, once.
 /// Not thread-safe: <see cref="PlanExecution"/> serializes access.
 /// </summary>
-internal sealed class ResultStore : IDisposable
+internal sealed class ResultStore
 {
     private const int NullMarker = -1;
+
+    // Rented per request and returned with capacity kept (attachments and targets number in the thousands for a deep
+    // query; growing them anew every request was most of the engine's allocation). A store that grew past the cap is
+    // dropped instead, so one huge response does not pin its memory forever.
+    private const int MaxPooled = 32;
+    private const int MaxPooledAttachments = 1 << 16;
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<ResultStore> Pool = new();
+    private static int _pooled;
+
+    private readonly List<RepresentationBatch> _batches = [];
+    private int _batchesUsed;
 
     private readonly List<SubgraphResponse> _documents = [];
     private readonly List<Part> _root = [];
@@ -33,6 +44,60 @@ internal sealed class ResultStore : IDisposable
 
     /// <summary>Total body bytes of the responses (the client's <c>data</c> is about that size).</summary>
     public int Bytes { get; private set; }
+
+    /// <summary>A store from the pool, or a new one.</summary>
+    public static ResultStore Rent()
+    {
+        if (Pool.TryDequeue(out var store))
+        {
+            Interlocked.Decrement(ref _pooled);
+            return store;
+        }
+
+        return new ResultStore();
+    }
+
+    /// <summary>Disposes the responses and gives the store back to the pool; it must not be used afterwards.</summary>
+    public void Return()
+    {
+        foreach (var document in _documents)
+        {
+            document.Dispose();
+        }
+
+        _documents.Clear();
+        if (_attachments.Count > MaxPooledAttachments)
+        {
+            return;
+        }
+
+        if (Interlocked.Increment(ref _pooled) > MaxPooled)
+        {
+            Interlocked.Decrement(ref _pooled);
+            return;
+        }
+
+        _root.Clear();
+        _firstAttachment.Clear();
+        _attachments.Clear();
+        _top = 0;
+        Bytes = 0;
+        _batchesUsed = 0;
+        Pool.Enqueue(this);
+    }
+
+    /// <summary>An empty batch for <paramref name="definition"/>, owned by this store until it is returned.</summary>
+    public RepresentationBatch RentBatch(EntityBatch definition)
+    {
+        if (_batchesUsed == _batches.Count)
+        {
+            _batches.Add(new RepresentationBatch());
+        }
+
+        var batch = _batches[_batchesUsed++];
+        batch.Reset(definition);
+        return batch;
+    }
 
     /// <summary>Takes ownership of <paramref name="response"/>; returns its index.</summary>
     public int Add(SubgraphResponse response, int bytes)
@@ -219,16 +284,6 @@ internal sealed class ResultStore : IDisposable
 
     /// <summary>A key that tells the objects of all responses apart.</summary>
     public long Identity(Part part) => ((long)part.Document << 32) | (uint)_documents[part.Document].OffsetOf(part.Value);
-
-    public void Dispose()
-    {
-        foreach (var document in _documents)
-        {
-            document.Dispose();
-        }
-
-        _documents.Clear();
-    }
 
     /// <summary>Pushes an object and everything attached to it; false when an attachment nulled it.</summary>
     private bool PushObject(Part part)
