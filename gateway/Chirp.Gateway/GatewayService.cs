@@ -1,3 +1,4 @@
+using Chirp.Federation.Schema;
 using Chirp.Federation;
 using Chirp.Gateway.Auth;
 using Chirp.Gateway.Federation;

@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Chirp.EmailWorker;
+using Chirp.Federation.Schema;
 using Chirp.Gateway.Federation;
 using Chirp.Gateway;
 using Chirp.Hosting;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using Chirp.Federation.Schema;
 using GraphQLParser;
 
 namespace Chirp.Federation.Tests;

@@ -1,4 +1,4 @@
-using Chirp.Federation;
+using Chirp.Federation.Schema;
 
 namespace Chirp.Gateway.Federation;
 

@@ -1,9 +1,8 @@
-using Chirp.Federation.Schema;
 using GraphQLParser;
 using GraphQLParser.AST;
 using GraphQLParser.Exceptions;
 
-namespace Chirp.Federation;
+namespace Chirp.Federation.Schema;
 
 /// <summary>
 /// A composed supergraph in Apollo's format (<c>join__</c> v0.3): which subgraphs exist, where they listen by
