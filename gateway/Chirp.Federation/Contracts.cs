@@ -154,6 +154,9 @@ public sealed class FederatedResult : IDisposable
         Failure = failure;
     }
 
+    /// <summary>A planned subscription: nothing has run yet.</summary>
+    internal FederatedResult(FederatedSubscription subscription) => Subscription = subscription;
+
     /// <summary>A result whose <c>data</c> is the JSON object <paramref name="dataJson"/>, held by <paramref name="owner"/>.</summary>
     internal FederatedResult(ReadOnlyMemory<byte> dataJson, IDisposable? owner, JsonArray? errors)
     {
@@ -189,6 +192,9 @@ public sealed class FederatedResult : IDisposable
 
     /// <summary>Why the operation was refused before execution, if it was.</summary>
     public FederatedFailure Failure { get; }
+
+    /// <summary>For a subscription the caller may open: the plan of its events; there is no data then.</summary>
+    public FederatedSubscription? Subscription { get; }
 
     /// <summary>The pooled memory behind <see cref="DataJson"/>: give it back once the response is written.</summary>
     public IDisposable? Lease => _owner;

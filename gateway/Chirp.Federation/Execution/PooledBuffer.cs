@@ -6,7 +6,7 @@ namespace Chirp.Federation.Execution;
 /// A growable byte buffer over <see cref="ArrayPool{T}.Shared"/>: subgraph request bodies, subgraph response bodies
 /// and the client's <c>data</c> are written here instead of into arrays of their own (a response of more than
 /// 85,000 bytes would otherwise land on the large object heap on every request). It can be cut back to an earlier
-/// length, which is how null propagation undoes an object already written (docs/architecture.md, federation engine).
+/// length, which is how null propagation undoes an object already written (docs/architecture.md section 7).
 /// </summary>
 internal sealed class PooledBuffer(int initialCapacity = 4096) : IBufferWriter<byte>, IDisposable
 {

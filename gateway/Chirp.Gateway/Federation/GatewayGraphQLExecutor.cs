@@ -30,14 +30,11 @@ public sealed class GatewayGraphQLExecutor(
         var scopes = (user.FindFirstValue("scope") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
         var federated = new FederatedRequest(request.Document, request.Request.Query, request.Request.OperationName, request.Request.Variables,
             new CallerContext(authenticated, scopes));
-        if (GraphQLDocuments.SelectOperation(request.Document, request.Request.OperationName)?.Operation == GraphQLParser.AST.OperationType.Subscription)
-        {
-            var (refusal, subscription) = await engine.PrepareSubscriptionAsync(federated, cancellationToken);
-            return refusal is not null ? ToResult(refusal) : new GraphQLResult { Stream = StreamAsync(subscription!, user, CancellationToken.None) };
-        }
-
         var transport = new HttpSubgraphTransport(httpClients.CreateClient(HttpSubgraphTransport.HttpClientName), urls, AssertionFor(user), changedUserId => EndOtherSessionsAsync(user, changedUserId));
-        return ToResult(await engine.ExecuteAsync(federated, transport, cancellationToken));
+        var result = await engine.ExecuteAsync(federated, transport, cancellationToken);
+        return result.Subscription is { } subscription
+            ? new GraphQLResult { Stream = StreamAsync(subscription, user, CancellationToken.None) }
+            : ToResult(result);
     }
 
     /// <summary>
