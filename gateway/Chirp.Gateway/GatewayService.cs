@@ -1,5 +1,5 @@
-using Chirp.Federation.Schema;
 using Chirp.Federation;
+using Chirp.Federation.Schema;
 using Chirp.Gateway.Auth;
 using Chirp.Gateway.Federation;
 using Chirp.Gateway.Rest;
