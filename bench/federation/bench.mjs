@@ -2,6 +2,7 @@
 // alone on its own core, drives it with wrk from the other core, checks every response and prints the figures side
 // by side. Started by ./run, which installs and builds what this needs and passes the paths.
 import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -259,6 +260,7 @@ async function measure(name, gateway, url, { body, reference, seconds, connectio
 
 const runDir = join(out, 'run');
 mkdirSync(join(runDir, 'keys', 'tokens'), { recursive: true });
+mkdirSync(join(runDir, 'keys', 'identity'), { recursive: true });
 const supergraph = join(runDir, 'supergraph.graphql');
 writeFileSync(supergraph, readFileSync(join(workload, 'supergraph.graphql'), 'utf8').replaceAll('http://localhost:7200/graphql', subgraphsUrl));
 
@@ -273,6 +275,11 @@ function gatewayCommand(name) {
       if (!existsSync(keyFile)) {
         execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyFile], { stdio: 'ignore' });
       }
+      // The identity-assertion keys are a folder of <kid>.key files (base64), as a mounted Secret would be.
+      const identityKey = join(runDir, 'keys', 'identity', 'bench.key');
+      if (!existsSync(identityKey)) {
+        writeFileSync(identityKey, randomBytes(32).toString('base64'));
+      }
       return {
         command: 'dotnet',
         args: [join(opt['chirp-dir'], 'Chirp.Gateway.dll')],
@@ -284,8 +291,7 @@ function gatewayCommand(name) {
           Supergraph__Path: supergraph,
           ConnectionStrings__Redis: `127.0.0.1:${ports.redis},abortConnect=false`,
           Tokens__KeyDirectory: join(runDir, 'keys', 'tokens'),
-          IdentityAssertion__Keys__bench: execFileSync('openssl', ['rand', '-base64', '32'], { encoding: 'utf8' }).trim(),
-          IdentityAssertion__SigningKeyId: 'bench',
+          IdentityAssertion__KeyDirectory: join(runDir, 'keys', 'identity'),
         },
       };
     }

@@ -55,11 +55,17 @@ public sealed class FederatedExecutor
             .DistinctBy(a => a.Id)];
     }
 
-    /// <summary>Runs one query or mutation.</summary>
+    /// <summary>
+    /// Runs one operation: selects it (GraphQL spec section 6.1, GetOperation) once, validates it, coerces its variables,
+    /// plans it and runs the plan. A subscription is planned, not run: the result carries it in
+    /// <see cref="FederatedResult.Subscription"/>; the caller subscribes to <see cref="FederatedSubscription.Subgraph"/>
+    /// with <see cref="FederatedSubscription.Request"/> and passes each event to <see cref="FederatedSubscription.ResolveEventAsync"/>.
+    /// </summary>
     /// <returns>
     /// The response. Request errors (invalid document, bad variables, unknown operation) come back as a
     /// <see cref="FederatedResult.Failure"/> without data; subgraph failures as field errors with null data where
-    /// they struck. Throws only <see cref="OperationCanceledException"/>.
+    /// they struck; a subscription field the caller may not see as its errors, with nothing to subscribe to. Throws
+    /// only <see cref="OperationCanceledException"/>.
     /// </returns>
     public async Task<FederatedResult> ExecuteAsync(FederatedRequest request, ISubgraphTransport transport, CancellationToken cancellationToken)
     {
@@ -70,43 +76,16 @@ public sealed class FederatedExecutor
             return refusal;
         }
 
-        if (plan!.Operation == OperationType.Subscription)
-        {
-            return Refuse(FederatedFailure.None, [Error("Subscriptions run over WebSocket (graphql-transport-ws) or server-sent events.", ErrorCodes.BadUserInput)]);
-        }
-
-        return await RunAsync(plan, transport, variables!, request.OperationName, null, cancellationToken);
-    }
-
-    /// <summary>
-    /// Validates and plans a subscription. The caller subscribes to <see cref="FederatedSubscription.Subgraph"/> with
-    /// <see cref="FederatedSubscription.Request"/> and passes each event to <see cref="FederatedSubscription.ResolveEventAsync"/>,
-    /// which fetches what other subgraphs own and shapes the event for the client.
-    /// </summary>
-    /// <returns>
-    /// The subscription, or a refusal: a request error, a result for an operation that is not a subscription, or the
-    /// errors of a subscription field the caller may not see (then nothing is to be subscribed to).
-    /// </returns>
-    public async Task<(FederatedResult? Refusal, FederatedSubscription? Subscription)> PrepareSubscriptionAsync(
-        FederatedRequest request,
-        CancellationToken cancellationToken)
-    {
-        var (refusal, plan, variables) = await PrepareAsync(request);
-        if (refusal is not null)
-        {
-            return (refusal, null);
-        }
-
         if (plan!.Operation != OperationType.Subscription)
         {
-            return (Refuse(FederatedFailure.None, [Error("The operation is not a subscription.", ErrorCodes.BadUserInput)]), null);
+            return await RunAsync(plan, transport, variables!, request.OperationName, null, cancellationToken);
         }
 
         var root = plan.RootFetches.FirstOrDefault();
         if (root is null)
         {
             // The subscription field is denied to this caller: the result holds its error.
-            return (await RunAsync(plan, new NoTransport(), variables!, request.OperationName, null, cancellationToken), null);
+            return await RunAsync(plan, new NoTransport(), variables!, request.OperationName, null, cancellationToken);
         }
 
         var subgraphVariables = new JsonObject();
@@ -118,10 +97,10 @@ public sealed class FederatedExecutor
             }
         }
 
-        return (null, new FederatedSubscription(
+        return new FederatedResult(new FederatedSubscription(
             root.Subgraph,
             new SubgraphRequest(root.Document, subgraphVariables.Count == 0 ? null : subgraphVariables, root.OperationName),
-            (response, transport, token) => RunAsync(plan, transport, variables!, request.OperationName, response, token)));
+            (response, eventTransport, token) => RunAsync(plan, eventTransport, variables!, request.OperationName, SubgraphResponse.FromJson(response), token)));
     }
 
     private async Task<(FederatedResult? Refusal, QueryPlan? Plan, JsonObject? Variables)> PrepareAsync(FederatedRequest request)
@@ -159,12 +138,7 @@ public sealed class FederatedExecutor
             planning?.SetStatus(ActivityStatusCode.Error);
             // A supergraph the planner cannot serve (QueryPlanningException) or a planner fault: not the client's doing.
             _logger.LogError(e, "Planning operation {OperationName} failed.", request.OperationName);
-            var failed = new FederatedResult
-            {
-                HasData = true,
-                Data = null,
-                Errors = [Error("The gateway cannot split this operation over its services.", ErrorCodes.Internal)],
-            };
+            var failed = new FederatedResult(true, [Error("The gateway cannot split this operation over its services.", ErrorCodes.Internal)]);
             return (failed, null, null);
         }
     }
@@ -174,17 +148,18 @@ public sealed class FederatedExecutor
         ISubgraphTransport transport,
         JsonObject variables,
         string? operationName,
-        JsonObject? rootResponse,
+        SubgraphResponse? rootResponse,
         CancellationToken cancellationToken)
     {
         try
         {
-            return await new PlanExecution(plan, _supergraph.Api, transport, variables, _logger, rootResponse).RunAsync(cancellationToken);
+            using var execution = new PlanExecution(plan, _supergraph.Api, transport, variables, _logger, rootResponse);
+            return await execution.RunAsync(cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             _logger.LogError(e, "Executing operation {OperationName} failed unexpectedly.", operationName);
-            return new FederatedResult { HasData = true, Data = null, Errors = [Error("An unexpected error occurred.", ErrorCodes.Internal)] };
+            return new FederatedResult(true, [Error("An unexpected error occurred.", ErrorCodes.Internal)]);
         }
     }
 
@@ -347,14 +322,14 @@ public sealed class FederatedExecutor
     }
 
     private static FederatedResult Refuse(FederatedFailure failure, List<JsonNode> errors) =>
-        new() { Failure = failure, HasData = false, Errors = [.. errors] };
+        new(false, [.. errors], failure);
 
     private static JsonObject Error(string message, string code) =>
         new() { ["message"] = message, ["extensions"] = new JsonObject { ["code"] = code } };
 
     private sealed class NoTransport : ISubgraphTransport
     {
-        public Task<JsonObject> ExecuteAsync(string subgraphName, SubgraphRequest request, CancellationToken cancellationToken) =>
+        public Task<SubgraphResponse> ExecuteAsync(string subgraphName, SubgraphRequest request, CancellationToken cancellationToken) =>
             throw new SubgraphUnavailableException(subgraphName, "No transport: the plan was not expected to send anything.");
     }
 

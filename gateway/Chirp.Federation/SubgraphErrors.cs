@@ -29,23 +29,26 @@ internal static class SubgraphErrors
     public const string HiddenMessage = "A service this answer needs failed.";
 
     /// <summary>The client's message and extensions for one subgraph error object (GraphQL spec section 7.1.2).</summary>
-    public static (string Message, JsonObject Extensions) ForClient(JsonObject error)
+    public static (string Message, JsonObject Extensions) ForClient(JsonElement error)
     {
-        ArgumentNullException.ThrowIfNull(error);
-        var original = error["extensions"] as JsonObject;
-        var code = original?["code"] is JsonValue c && c.GetValueKind() == JsonValueKind.String ? c.GetValue<string>() : null;
+        var original = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("extensions"u8, out var e) && e.ValueKind == JsonValueKind.Object
+            ? e
+            : default;
+        var code = original.ValueKind == JsonValueKind.Object && original.TryGetProperty("code"u8, out var c) && c.ValueKind == JsonValueKind.String
+            ? c.GetString()
+            : null;
         if (code is null || !PassedCodes.Contains(code))
         {
             return (HiddenMessage, new JsonObject { ["code"] = ErrorCodes.Internal });
         }
 
-        var message = error["message"] is JsonValue m && m.GetValueKind() == JsonValueKind.String ? m.GetValue<string>() : HiddenMessage;
+        var message = error.TryGetProperty("message"u8, out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : HiddenMessage;
         var extensions = new JsonObject();
-        foreach (var (name, value) in original!)
+        foreach (var member in original.EnumerateObject())
         {
-            if (name is not ("exception" or "stacktrace" or "stackTrace" or "details" or "inner"))
+            if (member.Name is not ("exception" or "stacktrace" or "stackTrace" or "details" or "inner"))
             {
-                extensions[name] = value?.DeepClone();
+                extensions[member.Name] = JsonNode.Parse(member.Value.GetRawText());
             }
         }
 

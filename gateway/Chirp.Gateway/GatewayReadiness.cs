@@ -1,5 +1,7 @@
 using Chirp.Federation;
+using Chirp.Federation.Schema;
 using Chirp.Gateway.Auth;
+using Chirp.Gateway.Federation;
 using Chirp.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 

@@ -1,7 +1,9 @@
 using Chirp.Federation;
+using Chirp.Federation.Schema;
 using Chirp.Gateway.Auth;
-using Chirp.Gateway.Transport;
+using Chirp.Gateway.Federation;
 using Chirp.Gateway.Rest;
+using Chirp.Gateway.Transport;
 using Chirp.GraphQL.AspNetCore;
 using Chirp.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -101,7 +103,7 @@ public static class GatewayService
         builder.Services.AddSingleton<FederatedExecutor>();
         builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddSource(FederationActivity.SourceName));
         builder.Services.AddSingleton<SubgraphUrls>();
-        builder.Services.AddSingleton<IGraphQLExecutor, FederationExecutor>();
+        builder.Services.AddSingleton<IGraphQLExecutor, GatewayGraphQLExecutor>();
         builder.Services.AddGraphQLTransports();
         builder.Services.AddSingleton<ILiveConnectionAuthenticator, BearerLiveAuthenticator>();
         // Bounded connections per subgraph: under a spike, fetches wait for a connection here (within the timeout)

@@ -53,8 +53,52 @@ public sealed class GraphQLResult
     /// <summary>True when the response has a <c>data</c> entry (execution started), even if it is null.</summary>
     public bool HasData { get; init; }
 
-    /// <summary>The <c>data</c> entry; null with <see cref="HasData"/> true means <c>"data": null</c>.</summary>
-    public JsonNode? Data { get; init; }
+    private JsonNode? _data;
+    private bool _dataRead;
+
+    /// <summary>
+    /// The <c>data</c> entry; null with <see cref="HasData"/> true means <c>"data": null</c>. For a result made from
+    /// <see cref="DataJson"/> it is parsed from those bytes on first use.
+    /// </summary>
+    public JsonNode? Data
+    {
+        get
+        {
+            if (!_dataRead)
+            {
+                _data = DataJson.IsEmpty ? null : JsonNode.Parse(DataJson.Span);
+                _dataRead = true;
+            }
+
+            return _data;
+        }
+
+        init
+        {
+            _data = value;
+            _dataRead = true;
+        }
+    }
+
+    /// <summary>
+    /// The <c>data</c> entry as UTF-8 JSON that an executor wrote itself (the federation engine writes it straight
+    /// from the subgraphs' bytes), or empty. When set, it is what gets written, byte for byte.
+    /// </summary>
+    public ReadOnlyMemory<byte> DataJson
+    {
+        get;
+        init
+        {
+            field = value;
+            _dataRead = value.IsEmpty;
+        }
+    }
+
+    /// <summary>
+    /// Pooled memory behind <see cref="DataJson"/>, or null. The transport disposes it once the response is written;
+    /// the result must not be read afterwards.
+    /// </summary>
+    public IDisposable? Lease { get; init; }
 
     /// <summary>The <c>errors</c> entry, or null when there are none.</summary>
     public JsonArray? Errors { get; init; }
@@ -89,7 +133,12 @@ public sealed class GraphQLResult
         if (HasData)
         {
             writer.WritePropertyName("data");
-            if (Data is null)
+            if (!DataJson.IsEmpty)
+            {
+                // Written by the executor from validated JSON: copied, not parsed again.
+                writer.WriteRawValue(DataJson.Span, skipInputValidation: true);
+            }
+            else if (Data is null)
             {
                 writer.WriteNullValue();
             }

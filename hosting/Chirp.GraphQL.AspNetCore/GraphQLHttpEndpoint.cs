@@ -163,6 +163,7 @@ public static class GraphQLHttpEndpoint
             result.WriteTo(writer);
         }
 
+        result.Lease?.Dispose();
         await body.FlushAsync(context.RequestAborted);
     }
 
@@ -320,6 +321,12 @@ public static class GraphQLHttpEndpoint
 /// <summary>Helpers over parsed GraphQL documents.</summary>
 public static class GraphQLDocuments
 {
+    // Parsed documents are immutable and shared, so clients that repeat an operation (nearly all of them) are not
+    // parsed again; the executors key their own plans on the same text. Bounded in count and document size.
+    private const int MaxCachedDocuments = 1000;
+    private const int MaxCachedDocumentLength = 16 * 1024;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Query, int Limit), GraphQLDocument> Parsed = new();
+
     /// <summary>
     /// Parses a request's document and applies the size limit shared by every transport. Returns null with the
     /// document, or a request error with its HTTP status: 400 when the text does not parse (GraphQL spec section 2),
@@ -327,7 +334,13 @@ public static class GraphQLDocuments
     /// </summary>
     public static GraphQLResult? TryParse(string query, int maxFieldSelections, out GraphQLDocument? document, out int status)
     {
-        document = null;
+        ArgumentNullException.ThrowIfNull(query);
+        if (Parsed.TryGetValue((query, maxFieldSelections), out document))
+        {
+            status = StatusCodes.Status200OK;
+            return null;
+        }
+
         try
         {
             document = Parser.Parse(query, new ParserOptions { Ignore = IgnoreOptions.Comments, MaxDepth = 64 });
@@ -345,6 +358,17 @@ public static class GraphQLDocuments
             return GraphQLResult.RequestError(GraphQLRequestFailure.ValidationFailed,
                 $"The document selects more than {maxFieldSelections} fields (fragments counted each time they are spread); split it into smaller operations.",
                 "GRAPHQL_VALIDATION_FAILED");
+        }
+
+        if (query.Length <= MaxCachedDocumentLength)
+        {
+            if (Parsed.Count >= MaxCachedDocuments)
+            {
+                // A crude bound: clients that send ever-new documents must not grow the cache without limit.
+                Parsed.Clear();
+            }
+
+            Parsed.TryAdd((query, maxFieldSelections), document);
         }
 
         status = StatusCodes.Status200OK;

@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Chirp.EmailWorker;
 using Chirp.Gateway;
+using Chirp.Gateway.Federation;
 using Chirp.Hosting;
 using Chirp.Testing;
 using Chirp.Tweets;
@@ -137,7 +138,7 @@ public sealed class ChirpCluster : IAsyncLifetime
         }
 
         var gateway = await ServiceHost.StartAsync("Chirp.Gateway", settings, b => b.AddGateway(), a => a.MapGateway(),
-            services => services.AddHttpClient(FederationExecutor.SubgraphHttpClient).AddHttpMessageHandler(() => new RecordingHandler(SubgraphLog)));
+            services => services.AddHttpClient(HttpSubgraphTransport.HttpClientName).AddHttpMessageHandler(() => new RecordingHandler(SubgraphLog)));
         _owned.Insert(0, gateway);
         return gateway;
     }

@@ -1,3 +1,4 @@
+using Chirp.Federation.Schema;
 using GraphQLParser;
 
 namespace Chirp.Federation.Tests;

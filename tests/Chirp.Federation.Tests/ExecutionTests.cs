@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Chirp.Federation.Schema;
 
 namespace Chirp.Federation.Tests;
 

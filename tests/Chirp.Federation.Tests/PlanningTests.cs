@@ -160,15 +160,17 @@ public sealed class SubscriptionTests
     {
         var executor = new FederatedExecutor(TestSupergraph.Value);
         var document = GraphQLParser.Parser.Parse(Query);
-        var (refusal, subscription) = await executor.PrepareSubscriptionAsync(new FederatedRequest(document, Query, null, null, Run.Alice), default);
         var transport = new ScriptedTransport().OnEntities("users", new Dictionary<string, string> { ["u-bob"] = """{"handle":"bob"}""" });
+        var planned = await executor.ExecuteAsync(new FederatedRequest(document, Query, null, null, Run.Alice), transport, default);
+        var subscription = planned.Subscription;
 
         var result = await subscription!.ResolveEventAsync(
             System.Text.Json.Nodes.JsonNode.Parse("""{"data":{"tweetRetweeted":{"eventId":"e1","retweetedBy":{"id":"u-bob"}}}}""")!.AsObject(),
             transport,
             default);
 
-        Assert.Null(refusal);
+        Assert.False(planned.HasData);
+        Assert.Null(planned.Errors);
         Assert.Equal("tweets", subscription.Subgraph);
         Assert.Equal("subscription{tweetRetweeted{eventId retweetedBy{id}}}", subscription.Request.Query);
         Assert.Equal("""{"tweetRetweeted":{"eventId":"e1","retweetedBy":{"handle":"bob"}}}""", result.Data!.ToJsonString());
@@ -180,9 +182,12 @@ public sealed class SubscriptionTests
         var executor = new FederatedExecutor(TestSupergraph.Value);
         var document = GraphQLParser.Parser.Parse(Query);
 
-        var (refusal, subscription) = await executor.PrepareSubscriptionAsync(new FederatedRequest(document, Query, null, null, CallerContext.Anonymous), default);
+        var transport = new ScriptedTransport();
 
-        Assert.Null(subscription);
-        Assert.Equal("UNAUTHENTICATED", refusal!.Errors![0]!["extensions"]!["code"]!.GetValue<string>());
+        var refusal = await executor.ExecuteAsync(new FederatedRequest(document, Query, null, null, CallerContext.Anonymous), transport, default);
+
+        Assert.Null(refusal.Subscription);
+        Assert.Empty(transport.Requests);
+        Assert.Equal("UNAUTHENTICATED", refusal.Errors![0]!["extensions"]!["code"]!.GetValue<string>());
     }
 }

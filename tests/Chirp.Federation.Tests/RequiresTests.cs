@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Chirp.Federation.Schema;
 using GraphQLParser;
 
 namespace Chirp.Federation.Tests;

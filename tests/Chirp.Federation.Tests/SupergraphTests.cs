@@ -1,3 +1,5 @@
+using Chirp.Federation.Schema;
+
 namespace Chirp.Federation.Tests;
 
 public sealed class SupergraphTests

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using Chirp.Federation.Schema;
 using GraphQLParser;
 
 namespace Chirp.Federation.Tests;
@@ -76,15 +77,17 @@ internal sealed class ScriptedTransport : ISubgraphTransport
     public ScriptedTransport Down(string subgraph) => On(subgraph, _ =>
         throw new SubgraphUnavailableException(subgraph, $"Connection refused (http://10.1.2.3:5001/graphql) at Chirp.Gateway.Something()"));
 
-    public Task<JsonObject> ExecuteAsync(string subgraphName, SubgraphRequest request, CancellationToken cancellationToken)
+    public Task<SubgraphResponse> ExecuteAsync(string subgraphName, SubgraphRequest request, CancellationToken cancellationToken)
     {
-        Requests.Enqueue((subgraphName, request));
+        // The engine reuses the body's memory once the call returns: keep a request with its variables read.
+        var kept = new SubgraphRequest(request.Query, request.Variables, request.OperationName);
+        Requests.Enqueue((subgraphName, kept));
         if (!_handlers.TryGetValue(subgraphName, out var handler))
         {
             throw new InvalidOperationException($"No script for the {subgraphName} subgraph; it got: {request.Query}");
         }
 
-        return Task.FromResult(handler(request));
+        return Task.FromResult(SubgraphResponse.FromJson(handler(kept)));
     }
 }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
@@ -8,35 +9,71 @@ namespace Chirp.Federation.Execution;
 
 /// <summary>
 /// Runs one <see cref="QueryPlan"/> for one request: sends the fetches (each as soon as the fetches it depends on
-/// are done), merges their data into one response tree, then builds the client's response from it with null
-/// propagation (GraphQL spec section 6.4.4, "Handling Field Errors") and client error paths.
+/// are done), keeps their responses as bytes in a <see cref="ResultStore"/> (entity results attached to the objects
+/// they complete, nothing copied), then writes the client's <c>data</c> with <see cref="ResponseCompletion"/>.
+/// Request bodies, representations included, are written straight into pooled buffers from the stored bytes.
 /// For a subscription event, <paramref name="rootResponse"/> is the subgraph's event: it stands for the answer of
 /// the (single) root fetch.
 /// </summary>
-internal sealed partial class PlanExecution(
+internal sealed class PlanExecution(
     QueryPlan plan,
     ApiSchema api,
     ISubgraphTransport transport,
     JsonObject variables,
     ILogger logger,
-    JsonObject? rootResponse = null)
+    SubgraphResponse? rootResponse = null) : IDisposable
 {
-    private readonly JsonObject _data = [];
-    private readonly List<ErrorEntry> _errors = [];
+    private static readonly byte[] VariablesStart = ",\"variables\":{"u8.ToArray();
+
+    private readonly ResultStore _store = ResultStore.Rent();
+    private readonly ErrorList _errors = new(plan.Shape);
     private readonly Lock _gate = new();
+    private bool _disposed;
 
     /// <summary>Runs the plan and builds the response.</summary>
     public async Task<FederatedResult> RunAsync(CancellationToken cancellationToken)
     {
-        var tasks = new Task[plan.Fetches.Count + 1];
-        for (var i = 0; i < plan.Fetches.Count; i++)
+        try
         {
-            tasks[i] = RunFetchAsync(plan.Fetches[i], tasks, cancellationToken);
+            var tasks = new Task[plan.Fetches.Count + 1];
+            for (var i = 0; i < plan.Fetches.Count; i++)
+            {
+                tasks[i] = RunFetchAsync(plan.Fetches[i], tasks, cancellationToken);
+            }
+
+            tasks[^1] = plan.Introspection is null ? Task.CompletedTask : RunIntrospectionAsync(plan.Introspection, cancellationToken);
+            await Task.WhenAll(tasks);
+            return Complete();
+        }
+        finally
+        {
+            Dispose();
+        }
+    }
+
+    /// <summary>Gives back the subgraph responses; <see cref="RunAsync"/> does it when it ends.</summary>
+    public void Dispose()
+    {
+        rootResponse?.Dispose();
+        rootResponse = null;
+        if (!_disposed)
+        {
+            _disposed = true;
+            _store.Return();
+        }
+    }
+
+    private FederatedResult Complete()
+    {
+        // About the size of the subgraph answers: one rent, rarely a second.
+        var output = new PooledBuffer(_store.Bytes + (_store.Bytes / 4) + 256);
+        if (ResponseCompletion.Write(plan.Shape, _store, _errors, output))
+        {
+            return new FederatedResult(output.WrittenMemory, output, _errors.ToJson());
         }
 
-        tasks[^1] = plan.Introspection is null ? Task.CompletedTask : RunIntrospectionAsync(plan.Introspection, cancellationToken);
-        await Task.WhenAll(tasks);
-        return Complete();
+        output.Dispose();
+        return new FederatedResult(true, _errors.ToJson());
     }
 
     private async Task RunFetchAsync(FetchNode fetch, Task[] tasks, CancellationToken cancellationToken)
@@ -59,37 +96,58 @@ internal sealed partial class PlanExecution(
 
     private async Task RunRootFetchAsync(FetchNode fetch, CancellationToken cancellationToken)
     {
-        var response = rootResponse ?? await SendAsync(fetch, SelectVariables(fetch, null), cancellationToken);
+        SubgraphResponse? response;
+        if (rootResponse is not null)
+        {
+            response = rootResponse;
+            rootResponse = null; // the store owns it now
+        }
+        else
+        {
+            var body = StartBody(fetch);
+            if (fetch.Variables.Count > 0)
+            {
+                body.Write(VariablesStart);
+                WriteClientVariables(fetch, body, first: true);
+                body.Write((byte)'}');
+            }
+
+            body.Write((byte)'}');
+            response = await SendAsync(fetch, body, cancellationToken);
+        }
+
         lock (_gate)
         {
             if (response is null)
             {
                 foreach (var key in fetch.RootKeys)
                 {
-                    AddError([key], Unavailable(fetch.Subgraph), ErrorCodes.Unavailable);
+                    _errors.Add([key], Unavailable(fetch.Subgraph), ErrorCodes.Unavailable);
                 }
 
                 return;
             }
 
-            var data = response["data"] as JsonObject;
-            var errors = response["errors"] as JsonArray;
-            if (data is not null)
+            var document = _store.Add(response, response.Length);
+            var root = response.Root;
+            var hasData = root.TryGetProperty("data"u8, out var data) && data.ValueKind == JsonValueKind.Object;
+            if (hasData)
             {
-                response.Remove("data");
-                Merge(_data, data);
+                _store.AddRoot(new Part(document, data));
             }
 
-            foreach (var error in errors?.OfType<JsonObject>() ?? [])
+            var errorCount = 0;
+            foreach (var error in ErrorsOf(response))
             {
-                AddSubgraphError(error, [], ReadPath(error));
+                _errors.AddSubgraphError(error, [], ErrorList.ReadPath(error));
+                errorCount++;
             }
 
-            if (data is null && errors is not { Count: > 0 })
+            if (!hasData && errorCount == 0)
             {
                 foreach (var key in fetch.RootKeys)
                 {
-                    AddError([key], $"The {fetch.Subgraph} service answered without data.", ErrorCodes.Internal);
+                    _errors.Add([key], $"The {fetch.Subgraph} service answered without data.", ErrorCodes.Internal);
                 }
             }
         }
@@ -97,67 +155,94 @@ internal sealed partial class PlanExecution(
 
     private async Task RunEntityFetchAsync(FetchNode fetch, CancellationToken cancellationToken)
     {
-        var batches = new List<Batch>(fetch.Batches.Count);
+        var batches = new RepresentationBatch[fetch.Batches.Count];
+        var body = StartBody(fetch);
+        var representations = 0;
         lock (_gate)
         {
-            foreach (var batch in fetch.Batches)
+            body.Write(VariablesStart);
+            for (var b = 0; b < batches.Length; b++)
             {
-                var collected = new Batch(batch);
-                foreach (var location in batch.Locations)
+                var batch = batches[b] = _store.RentBatch(fetch.Batches[b]);
+                if (b > 0)
                 {
-                    Walk(_data, location, 0, [], target => collected.Add(location, target));
+                    body.Write((byte)',');
                 }
 
-                batches.Add(collected);
+                body.Write(batch.Definition.VariableProperty);
+                body.Write((byte)'[');
+                foreach (var location in batch.Definition.Locations)
+                {
+                    Walk(location, (target, value) => batch.Add(_store, location, target, value, body));
+                }
+
+                body.Write((byte)']');
+                representations += batch.Representations.Count;
             }
         }
 
-        if (batches.All(b => b.Representations.Count == 0))
+        if (representations == 0)
         {
+            body.Dispose();
             return; // nothing to complete: no call at all
         }
 
-        var selected = SelectVariables(fetch, batches);
-        var response = await SendAsync(fetch, selected, cancellationToken);
+        WriteClientVariables(fetch, body, first: false);
+        body.Write("}}"u8);
+        var response = await SendAsync(fetch, body, cancellationToken);
         lock (_gate)
         {
             if (response is null)
             {
-                foreach (var target in batches.SelectMany(b => b.AllTargets))
+                var paths = TargetPaths(batches);
+                foreach (var batch in batches)
                 {
-                    AddError(target.Path, Unavailable(fetch.Subgraph), ErrorCodes.Unavailable);
+                    foreach (var (target, _) in batch.Targets)
+                    {
+                        foreach (var path in paths.GetValueOrDefault(_store.Identity(target)) ?? [])
+                        {
+                            _errors.Add(path, Unavailable(fetch.Subgraph), ErrorCodes.Unavailable);
+                        }
+                    }
                 }
 
                 return;
             }
 
-            var data = response["data"] as JsonObject;
-            var errors = response["errors"] as JsonArray;
-            var failed = new HashSet<(Batch, int)>();
-            foreach (var error in errors?.OfType<JsonObject>() ?? [])
+            var document = _store.Add(response, response.Length);
+            var root = response.Root;
+            var hasData = root.TryGetProperty("data"u8, out var data) && data.ValueKind == JsonValueKind.Object;
+            var hasErrors = false;
+            Dictionary<long, List<object[]>>? targetPaths = null;
+            HashSet<(RepresentationBatch, int)>? failed = null;
+            foreach (var error in ErrorsOf(response))
             {
-                var path = ReadPath(error);
+                hasErrors = true;
+                targetPaths ??= TargetPaths(batches);
+                var path = ErrorList.ReadPath(error);
                 var batch = path is [string key, int index, ..] && index >= 0
-                    ? batches.FirstOrDefault(b => b.Definition.ResponseKey == key && index < b.Targets.Count)
+                    ? batches.FirstOrDefault(b => b.Definition.ResponseKey == key && index < b.Representations.Count)
                     : null;
-                if (batch is not null)
+                var rest = batch is null ? [] : path.GetRange(2, path.Count - 2);
+                if (batch is not null && path.Count == 2)
                 {
-                    if (path.Count == 2)
-                    {
-                        // The error is the entity's own (its lookup failed), not a field's whose null reached it.
-                        failed.Add((batch, (int)path[1]));
-                    }
-
-                    foreach (var target in batch.Targets[(int)path[1]])
-                    {
-                        AddSubgraphError(error, target.Path, path[2..]);
-                    }
+                    // The error is the entity's own (its lookup failed), not a field's whose null reached it.
+                    (failed ??= []).Add((batch, (int)path[1]));
                 }
-                else
+
+                foreach (var candidate in batch is null ? batches : [batch])
                 {
-                    foreach (var target in batches.SelectMany(b => b.AllTargets))
+                    foreach (var (target, representation) in candidate.Targets)
                     {
-                        AddSubgraphError(error, target.Path, []);
+                        if (batch is not null && representation != (int)path[1])
+                        {
+                            continue;
+                        }
+
+                        foreach (var targetPath in targetPaths.GetValueOrDefault(_store.Identity(target)) ?? [])
+                        {
+                            _errors.AddSubgraphError(error, targetPath, rest);
+                        }
                     }
                 }
             }
@@ -169,46 +254,46 @@ internal sealed partial class PlanExecution(
                     continue;
                 }
 
-                if (data?[batch.Definition.ResponseKey] is not JsonArray entities || entities.Count != batch.Representations.Count)
+                if (!hasData || !data.TryGetProperty(batch.Definition.ResponseKeyUtf8, out var entities)
+                    || entities.ValueKind != JsonValueKind.Array || entities.GetArrayLength() != batch.Representations.Count)
                 {
-                    if (errors is not { Count: > 0 })
+                    if (!hasErrors)
                     {
-                        foreach (var target in batch.AllTargets)
+                        targetPaths ??= TargetPaths(batches);
+                        foreach (var (target, _) in batch.Targets)
                         {
-                            AddError(target.Path, $"The {fetch.Subgraph} service gave an invalid answer.", ErrorCodes.Internal);
+                            foreach (var path in targetPaths.GetValueOrDefault(_store.Identity(target)) ?? [])
+                            {
+                                _errors.Add(path, $"The {fetch.Subgraph} service gave an invalid answer.", ErrorCodes.Internal);
+                            }
                         }
                     }
 
                     continue;
                 }
 
-                // Detach the results so they can move into the merged response.
-                var results = entities.ToList();
-                entities.Clear();
-                for (var i = 0; i < results.Count; i++)
+                var results = ArrayPool<JsonElement>.Shared.Rent(batch.Representations.Count);
+                var count = 0;
+                foreach (var entity in entities.EnumerateArray())
                 {
-                    var entity = results[i] as JsonObject;
-                    var places = batch.Targets[i];
-                    for (var j = 0; j < places.Count; j++)
-                    {
-                        if (entity is null && failed.Contains((batch, i)))
-                        {
-                            // The subgraph failed on this entity: only the fields it was to add are missing (null, or
-                            // null propagation under the error already reported), not the object other subgraphs gave.
-                            continue;
-                        }
-
-                        if (entity is null)
-                        {
-                            // The owner does not know this entity: the object is null (null propagation decides the rest).
-                            places[j].SetNull();
-                        }
-                        else
-                        {
-                            Merge(places[j].Object, j == places.Count - 1 ? entity : (JsonObject)JsonTrees.Copy(entity)!);
-                        }
-                    }
+                    results[count++] = entity;
                 }
+
+                foreach (var (target, representation) in batch.Targets)
+                {
+                    var entity = results[representation];
+                    if (entity.ValueKind != JsonValueKind.Object && failed?.Contains((batch, representation)) == true)
+                    {
+                        // The subgraph failed on this entity: only the fields it was to add are missing (null, or null
+                        // propagation under the error already reported), not the object other subgraphs gave.
+                        continue;
+                    }
+
+                    // An entity the owner does not know is null (null propagation decides the rest).
+                    _store.Attach(target, entity.ValueKind == JsonValueKind.Object ? new Part(document, entity) : null);
+                }
+
+                ArrayPool<JsonElement>.Shared.Return(results, clearArray: true);
             }
         }
     }
@@ -217,21 +302,85 @@ internal sealed partial class PlanExecution(
 
     private async Task RunIntrospectionAsync(FetchNode fetch, CancellationToken cancellationToken)
     {
-        var data = await api.ExecuteIntrospectionAsync(fetch.Document, SelectVariables(fetch, null), cancellationToken);
+        var selected = new JsonObject();
+        foreach (var name in fetch.Variables)
+        {
+            if (variables.TryGetPropertyValue(name, out var value))
+            {
+                selected[name] = value?.DeepClone();
+            }
+        }
+
+        var answer = await api.ExecuteIntrospectionAsync(fetch.Document, selected.Count == 0 ? null : selected, cancellationToken);
+        if (answer is null)
+        {
+            return;
+        }
+
+        var response = SubgraphResponse.FromJson(answer);
         lock (_gate)
         {
-            if (data is not null)
-            {
-                Merge(_data, data);
-            }
+            var document = _store.Add(response, response.Length);
+            _store.AddRoot(new Part(document, response.Root.GetProperty("data"u8)));
         }
     }
 
-    private async Task<JsonObject?> SendAsync(FetchNode fetch, JsonObject? fetchVariables, CancellationToken cancellationToken)
+    private static PooledBuffer StartBody(FetchNode fetch)
+    {
+        var body = new PooledBuffer(4096);
+        body.Write(fetch.BodyStart);
+        return body;
+    }
+
+    /// <summary>Writes <c>"name":value</c> for each client variable the fetch declares, each after a comma unless first.</summary>
+    private void WriteClientVariables(FetchNode fetch, PooledBuffer body, bool first)
+    {
+        Utf8JsonWriter? writer = null;
+        foreach (var name in fetch.Variables)
+        {
+            if (!variables.TryGetPropertyValue(name, out var value))
+            {
+                continue;
+            }
+
+            if (!first)
+            {
+                body.Write((byte)',');
+            }
+
+            first = false;
+            body.Write((byte)'"');
+            body.Write(System.Text.Encoding.UTF8.GetBytes(name)); // a GraphQL name: nothing to escape
+            body.Write("\":"u8);
+            if (writer is null)
+            {
+                writer = new Utf8JsonWriter(body, new JsonWriterOptions { SkipValidation = true });
+            }
+            else
+            {
+                writer.Reset(body);
+            }
+
+            if (value is null)
+            {
+                writer.WriteNullValue();
+            }
+            else
+            {
+                value.WriteTo(writer);
+            }
+
+            writer.Flush();
+        }
+
+        writer?.Dispose();
+    }
+
+    private async Task<SubgraphResponse?> SendAsync(FetchNode fetch, PooledBuffer body, CancellationToken cancellationToken)
     {
         try
         {
-            return await transport.ExecuteAsync(fetch.Subgraph, new SubgraphRequest(fetch.Document, fetchVariables, fetch.OperationName), cancellationToken);
+            return await transport.ExecuteAsync(fetch.Subgraph, new SubgraphRequest(fetch.Document, fetch.OperationName, body.WrittenMemory), cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -248,218 +397,120 @@ internal sealed partial class PlanExecution(
             logger.LogError(e, "Sending a request to the {Subgraph} subgraph failed.", fetch.Subgraph);
             return null;
         }
+        finally
+        {
+            body.Dispose();
+        }
     }
 
-    private JsonObject? SelectVariables(FetchNode fetch, List<Batch>? batches)
+    private static IEnumerable<JsonElement> ErrorsOf(SubgraphResponse response)
     {
-        if (fetch.Variables.Count == 0 && batches is null)
+        if (response.Root.TryGetProperty("errors"u8, out var errors) && errors.ValueKind == JsonValueKind.Array)
         {
-            return null;
-        }
-
-        var selected = new JsonObject();
-        foreach (var batch in batches ?? [])
-        {
-            selected[batch.Definition.Variable] = batch.Representations;
-        }
-
-        foreach (var name in fetch.Variables)
-        {
-            if (variables.TryGetPropertyValue(name, out var value))
+            foreach (var error in errors.EnumerateArray())
             {
-                selected[name] = value?.DeepClone();
-            }
-        }
-
-        return selected;
-    }
-
-    /// <summary>Deep-merges <paramref name="source"/> into <paramref name="target"/>, moving its nodes.</summary>
-    private static void Merge(JsonObject target, JsonObject source)
-    {
-        // Detach the members first: a node can have one parent only.
-        var count = source.Count;
-        var properties = JsonTrees.RentMembers(count);
-        for (var i = 0; i < count; i++)
-        {
-            properties[i] = source.GetAt(i);
-        }
-
-        source.Clear();
-        for (var i = 0; i < count; i++)
-        {
-            var (key, value) = properties[i];
-            if (target.TryGetPropertyValue(key, out var existing))
-            {
-                if (existing is JsonObject existingObject && value is JsonObject valueObject)
+                if (error.ValueKind == JsonValueKind.Object)
                 {
-                    Merge(existingObject, valueObject);
-                    continue;
-                }
-
-                if (existing is JsonArray existingArray && value is JsonArray valueArray && existingArray.Count == valueArray.Count)
-                {
-                    MergeArrays(existingArray, valueArray);
-                    continue;
+                    yield return error;
                 }
             }
-
-            target[key] = value;
         }
 
-        JsonTrees.ReturnMembers(properties);
-    }
-
-    private static void MergeArrays(JsonArray target, JsonArray source)
-    {
-        for (var i = 0; i < target.Count; i++)
+        foreach (var extra in response.ExtraErrors)
         {
-            if (target[i] is JsonObject t && source[i] is JsonObject s)
-            {
-                Merge(t, s);
-            }
-            else if (target[i] is JsonArray ta && source[i] is JsonArray sa && ta.Count == sa.Count)
-            {
-                MergeArrays(ta, sa);
-            }
+            yield return JsonSerializer.SerializeToElement(extra);
         }
     }
 
-    /// <summary>Visits the objects at <paramref name="location"/>'s path, walking through lists.</summary>
-    private static void Walk(JsonObject node, EntityLocation location, int depth, List<object> path, Action<Target> visit)
+    /// <summary>Visits the objects at <paramref name="location"/>'s path in the merged responses, walking through lists.</summary>
+    private void Walk(EntityLocation location, Action<Part, Merged> visit, List<object>? path = null)
     {
-        if (depth == location.Path.Count)
+        var mark = _store.Mark;
+        WalkMember(_store.PushRoot(), location, 0, visit, path);
+        _store.Pop(mark);
+    }
+
+    private void WalkMember(Merged obj, EntityLocation location, int depth, Action<Part, Merged> visit, List<object>? path)
+    {
+        if (obj.IsNull)
         {
             return;
         }
 
         var segment = location.Path[depth];
-        path.Add(segment.Key);
-        WalkValue(node[segment.Key], node, segment.Key, -1, location, depth, path, visit);
-        path.RemoveAt(path.Count - 1);
+        var mark = _store.Mark;
+        path?.Add(segment.Key);
+        var kind = _store.PushMember(obj, location.PathKeys[depth], out var value);
+        WalkValue(kind, value, location, depth, visit, path);
+        path?.RemoveAt(path.Count - 1);
+        _store.Pop(mark);
     }
 
-    private static void WalkValue(JsonNode? value, JsonNode container, string? key, int index, EntityLocation location, int depth, List<object> path, Action<Target> visit)
+    private void WalkValue(JsonValueKind kind, Merged value, EntityLocation location, int depth, Action<Part, Merged> visit, List<object>? path)
     {
-        switch (value)
+        if (value.IsNull)
         {
-            case JsonArray array:
-                for (var i = 0; i < array.Count; i++)
+            return;
+        }
+
+        switch (kind)
+        {
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in _store.Leaf(value).EnumerateArray())
                 {
-                    path.Add(i);
-                    WalkValue(array[i], array, null, i, location, depth, path, visit);
-                    path.RemoveAt(path.Count - 1);
+                    var mark = _store.Mark;
+                    var itemKind = _store.PushItem(value, index, item, out var merged);
+                    path?.Add(ErrorList.Index(index));
+                    WalkValue(itemKind, merged, location, depth, visit, path);
+                    path?.RemoveAt(path.Count - 1);
+                    _store.Pop(mark);
+                    index++;
                 }
 
                 break;
-            case JsonObject obj:
-                var condition = location.Path[depth].TypeCondition;
-                if (condition is not null && (obj["__typename"] as JsonValue)?.GetValue<string>() != condition)
+            case JsonValueKind.Object:
+                if (location.Path[depth].TypeCondition is { } condition
+                    && !(_store.TryGetLeaf(value, "__typename"u8, out var typeName) && typeName.ValueKind == JsonValueKind.String && typeName.ValueEquals(condition)))
                 {
                     return;
                 }
 
                 if (depth == location.Path.Count - 1)
                 {
-                    visit(new Target(obj, container, key, index, [.. path]));
+                    visit(_store[value.Start], value);
                 }
                 else
                 {
-                    Walk(obj, location, depth + 1, path, visit);
+                    WalkMember(value, location, depth + 1, visit, path);
                 }
 
                 break;
         }
     }
 
-    private static List<object> ReadPath(JsonObject error)
+    /// <summary>The client paths of every target of <paramref name="batches"/>, by identity (for errors only).</summary>
+    private Dictionary<long, List<object[]>> TargetPaths(RepresentationBatch[] batches)
     {
+        var paths = new Dictionary<long, List<object[]>>();
         var path = new List<object>();
-        if (error["path"] is JsonArray segments)
+        foreach (var batch in batches)
         {
-            foreach (var segment in segments)
+            foreach (var location in batch.Definition.Locations)
             {
-                switch (segment?.GetValueKind())
+                Walk(location, (target, _) =>
                 {
-                    case JsonValueKind.String:
-                        path.Add(segment.GetValue<string>());
-                        break;
-                    case JsonValueKind.Number:
-                        path.Add(segment.GetValue<int>());
-                        break;
-                }
+                    var key = _store.Identity(target);
+                    if (!paths.TryGetValue(key, out var list))
+                    {
+                        paths[key] = list = [];
+                    }
+
+                    list.Add([.. path]);
+                }, path);
             }
         }
 
-        return path;
-    }
-
-    /// <summary>The representations of one <see cref="EntityBatch"/> and, for each, the objects it completes.</summary>
-    private sealed class Batch(EntityBatch definition)
-    {
-        private readonly Dictionary<string, int> _seen = new(StringComparer.Ordinal);
-        private readonly System.Text.StringBuilder _key = new();
-
-        public EntityBatch Definition { get; } = definition;
-
-        public JsonArray Representations { get; } = [];
-
-        public List<List<Target>> Targets { get; } = [];
-
-        public IEnumerable<Target> AllTargets => Targets.SelectMany(t => t);
-
-        public void Add(EntityLocation location, Target target)
-        {
-            // Most places repeat an entity seen before: the key text decides, and only a new entity gets a representation.
-            _key.Clear().Append(location.TypeName);
-            for (var i = 0; i < location.Fields.Count; i++)
-            {
-                if (!target.Object.TryGetPropertyValue(location.Fields[i].RawKey, out var value))
-                {
-                    return; // the fetch that should have given this field failed (its error says so): nothing to complete
-                }
-
-                _key.Append('\u001f');
-                if (value is not null)
-                {
-                    _key.Append(value.ToJsonString());
-                }
-            }
-
-            var text = _key.ToString();
-            if (_seen.TryGetValue(text, out var index))
-            {
-                Targets[index].Add(target);
-                return;
-            }
-
-            var members = JsonTrees.RentMembers(location.Fields.Count + 1);
-            members[0] = new("__typename", JsonValue.Create(location.TypeName));
-            for (var i = 0; i < location.Fields.Count; i++)
-            {
-                var (name, rawKey) = location.Fields[i];
-                members[i + 1] = new(name, JsonTrees.Copy(target.Object[rawKey]));
-            }
-
-            _seen[text] = Representations.Count;
-            Representations.Add(JsonTrees.ObjectOf(members, location.Fields.Count + 1));
-            Targets.Add([target]);
-        }
-    }
-
-    /// <summary>An entity object in the merged response and the place that holds it.</summary>
-    private sealed record Target(JsonObject Object, JsonNode Container, string? Key, int Index, object[] Path)
-    {
-        public void SetNull()
-        {
-            if (Container is JsonObject obj)
-            {
-                obj[Key!] = null;
-            }
-            else
-            {
-                ((JsonArray)Container)[Index] = null;
-            }
-        }
+        return paths;
     }
 }

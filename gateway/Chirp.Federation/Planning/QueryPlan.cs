@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using GraphQLParser.AST;
 
 namespace Chirp.Federation;
@@ -74,8 +75,17 @@ public sealed class FetchNode
     /// <summary>The subgraph name.</summary>
     public string Subgraph { get; }
 
+    private byte[]? _bodyStart;
+
     /// <summary>The subgraph document (one operation).</summary>
     public string Document { get; internal set; } = "";
+
+    /// <summary>
+    /// <c>{"query":"...","operationName":"..."</c>: how every request body of this fetch starts, escaped once per plan
+    /// instead of once per request.
+    /// </summary>
+    internal byte[] BodyStart => _bodyStart ??= Encoding.UTF8.GetBytes("{\"query\":" + JsonSerializer.Serialize(Document)
+        + (OperationName is null ? "" : ",\"operationName\":" + JsonSerializer.Serialize(OperationName)));
 
     /// <summary>The operation name in <see cref="Document"/>, or null.</summary>
     public string? OperationName { get; internal set; }
@@ -112,18 +122,44 @@ public sealed record PathSegment(string Key, string? TypeCondition)
 /// One <c>_entities</c> field of an entity fetch: its response key, the variable that carries its representations,
 /// and every place whose objects it completes (their representations are batched and deduplicated).
 /// </summary>
-internal sealed record EntityBatch(string ResponseKey, string Variable, List<EntityLocation> Locations);
+internal sealed record EntityBatch(string ResponseKey, string Variable, List<EntityLocation> Locations)
+{
+    /// <summary><see cref="ResponseKey"/> in UTF-8.</summary>
+    public byte[] ResponseKeyUtf8 { get; } = Encoding.UTF8.GetBytes(ResponseKey);
+
+    /// <summary><c>"variable":</c> as the request body writes it.</summary>
+    public byte[] VariableProperty { get; } = Encoding.UTF8.GetBytes("\"" + Variable + "\":");
+}
 
 /// <summary>Where an entity fetch finds its entities and how it makes their representations.</summary>
 /// <param name="Path">From the root of the merged response; lists are walked through.</param>
 /// <param name="TypeName">The entity type (the representations' <c>__typename</c>).</param>
 /// <param name="Fields">Representation field name and the key it sits under in the merged response.</param>
-internal sealed record EntityLocation(IReadOnlyList<PathSegment> Path, string TypeName, IReadOnlyList<(string Name, string RawKey)> Fields);
+internal sealed record EntityLocation(IReadOnlyList<PathSegment> Path, string TypeName, IReadOnlyList<(string Name, string RawKey)> Fields)
+{
+    /// <summary><c>{"__typename":"TypeName"</c>: how every representation of this location starts.</summary>
+    public byte[] RepresentationStart { get; } = Encoding.UTF8.GetBytes("{\"__typename\":" + JsonSerializer.Serialize(TypeName));
+
+    /// <summary>For each of <see cref="Fields"/>: <c>,"name":</c>.</summary>
+    public byte[][] FieldProperties { get; } = [.. Fields.Select(f => Encoding.UTF8.GetBytes(",\"" + f.Name + "\":"))];
+
+    /// <summary>The keys of <see cref="Path"/> in UTF-8.</summary>
+    public byte[][] PathKeys { get; } = [.. Path.Select(p => Encoding.UTF8.GetBytes(p.Key))];
+
+    /// <summary>For each of <see cref="Fields"/>: the key it sits under, in UTF-8.</summary>
+    public byte[][] RawKeys { get; } = [.. Fields.Select(f => Encoding.UTF8.GetBytes(f.RawKey))];
+}
 
 /// <summary>The client's selection on one object type, in the client's order.</summary>
 internal sealed class ObjectShape(string typeName)
 {
     public string TypeName { get; } = typeName;
+
+    /// <summary><see cref="TypeName"/> in UTF-8 (GraphQL names need no JSON escaping).</summary>
+    public byte[] TypeNameUtf8 { get; } = System.Text.Encoding.UTF8.GetBytes(typeName);
+
+    /// <summary><see cref="TypeName"/> as a JSON string, the value of <c>__typename</c>.</summary>
+    public byte[] TypeNameJson { get; } = System.Text.Encoding.UTF8.GetBytes("\"" + typeName + "\"");
 
     public List<OutputField> Fields { get; } = [];
 
@@ -145,6 +181,12 @@ internal sealed class ObjectShape(string typeName)
 internal sealed class OutputField(string responseKey, string fieldName, GraphQLType? type, (int Line, int Column)? location)
 {
     public string ResponseKey { get; } = responseKey;
+
+    /// <summary><see cref="ResponseKey"/> in UTF-8, as subgraph responses carry it.</summary>
+    public byte[] ResponseKeyUtf8 { get; } = System.Text.Encoding.UTF8.GetBytes(responseKey);
+
+    /// <summary><c>"key":</c> as the client response writes it (GraphQL names need no JSON escaping).</summary>
+    public byte[] PropertyJson { get; } = System.Text.Encoding.UTF8.GetBytes("\"" + responseKey + "\":");
 
     public string FieldName { get; } = fieldName;
 

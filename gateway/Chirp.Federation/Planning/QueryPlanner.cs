@@ -1,6 +1,5 @@
 using Chirp.Federation.Schema;
 using GraphQLParser.AST;
-using GraphQLParser.Visitors;
 
 namespace Chirp.Federation.Planning;
 
@@ -16,7 +15,7 @@ internal sealed class QueryPlanningException(string message) : Exception(message
 /// <c>@skip</c>/<c>@include</c> are decided here from <paramref name="conditions"/> and fields the caller may not see
 /// are left out, so a plan is valid for one set of condition values and one authorization outcome.
 /// </remarks>
-internal sealed class QueryPlanner(
+internal sealed partial class QueryPlanner(
     Supergraph supergraph,
     GraphQLDocument document,
     GraphQLOperationDefinition operation,
@@ -120,113 +119,6 @@ internal sealed class QueryPlanner(
 
         return Build(shape, introspection);
     }
-
-    private QueryPlan Build(ObjectShape shape, List<GraphQLField> introspection)
-    {
-        var printer = new SDLPrinter();
-
-        // Entity fetches to one subgraph that wait for the same fetches become one call ("one call per subgraph per
-        // level"). Those with the same selection share one batch of representations; a different selection gets its
-        // own aliased _entities field in that call, so selections never mix.
-        var calls = new List<Call>();
-        var callOf = new Dictionary<FetchBuilder, Call>();
-        foreach (var fetch in _fetches)
-        {
-            var dependsOn = fetch.DependsOn.Select(d => callOf[d]).Distinct().ToList();
-            var call = fetch.EntityType is null
-                ? null
-                : calls.FirstOrDefault(c => c.IsEntity && c.Subgraph == fetch.Subgraph
-                    && c.DependsOn.Count == dependsOn.Count && c.DependsOn.All(dependsOn.Contains));
-            if (call is null)
-            {
-                call = new Call(fetch, dependsOn);
-                calls.Add(call);
-            }
-
-            callOf[fetch] = call;
-            call.Variables.UnionWith(fetch.Variables);
-            if (fetch.EntityType is not null)
-            {
-                var selection = fetch.PrintSelection(printer);
-                var batch = call.Batches.FirstOrDefault(b => b.Selection == selection);
-                if (batch.Selection is null)
-                {
-                    batch = (selection, []);
-                    call.Batches.Add(batch);
-                }
-
-                batch.Locations.AddRange(fetch.Locations);
-            }
-        }
-
-        var nodes = new List<FetchNode>();
-        var nodeOf = new Dictionary<Call, FetchNode>();
-        var prefix = operation.Name?.StringValue;
-        foreach (var call in calls)
-        {
-            var node = new FetchNode(nodes.Count, call.Subgraph)
-            {
-                OperationName = prefix is null ? null : $"{prefix}__{Sanitize(call.Subgraph)}__{nodes.Count}",
-                Variables = [.. _variables.Keys.Where(call.Variables.Contains)],
-                DependsOn = [.. call.DependsOn.Select(d => nodeOf[d])],
-            };
-            var text = new System.Text.StringBuilder(call.IsEntity ? "query" : OperationKeyword(call.First.Operation));
-            if (node.OperationName is not null)
-            {
-                text.Append(' ').Append(node.OperationName);
-            }
-
-            var variables = new System.Text.StringBuilder();
-            var body = new System.Text.StringBuilder();
-            if (call.IsEntity)
-            {
-                body.Append('{');
-                for (var i = 0; i < call.Batches.Count; i++)
-                {
-                    var single = call.Batches.Count == 1;
-                    var key = single ? "_entities" : $"_{i}";
-                    var variable = single ? "representations" : $"representations{i}";
-                    while (_variables.ContainsKey(variable))
-                    {
-                        variable = "_" + variable;
-                    }
-
-                    node.Batches.Add(new EntityBatch(key, variable, call.Batches[i].Locations));
-                    variables.Append(",$").Append(variable).Append(":[_Any!]!");
-                    body.Append(i == 0 ? "" : " ").Append(single ? "" : key + ":")
-                        .Append("_entities(representations:$").Append(variable).Append(')').Append(call.Batches[i].Selection);
-                }
-
-                body.Append('}');
-            }
-            else
-            {
-                body.Append(call.First.PrintSelection(printer));
-                node.RootKeys.AddRange(call.First.RootKeys);
-            }
-
-            call.First.Variables.Clear();
-            call.First.Variables.UnionWith(call.Variables);
-            call.First.PrintVariables(_variables, variables, printer);
-            if (variables.Length > 0)
-            {
-                text.Append('(').Append(variables, 1, variables.Length - 1).Append(')');
-            }
-
-            node.Document = text.Append(body).ToString();
-            nodes.Add(node);
-            nodeOf[call] = node;
-        }
-
-        FetchNode? introspectionNode = null;
-        if (introspection.Count > 0)
-        {
-            introspectionNode = PlanIntrospection(introspection, printer);
-        }
-
-        return new QueryPlan(operation.Operation, nodes, shape, introspectionNode);
-    }
-
     /// <summary>
     /// Plans the fields of one object (or the fields of one concrete type under an abstract one) for
     /// <paramref name="graph"/>: fields it resolves go into <paramref name="target"/>; the others become entity fetches.
@@ -239,19 +131,21 @@ internal sealed class QueryPlanner(
         List<FetchItem> target,
         List<PathSegment> path,
         List<(FieldGroup Group, OutputField Output)> fields,
-        HashSet<string> levelKeys)
+        HashSet<string> levelKeys,
+        GraphQLSelectionSet? provided = null)
     {
         var remote = new List<EntityGroup>();
         foreach (var (group, output) in fields)
         {
             var field = type.Fields[group.Name];
-            if (field.Graphs.Contains(graph))
+            var providedHere = ProvidedField(provided, group.Name);
+            if (field.Graphs.Contains(graph) || providedHere is not null)
             {
-                PlanLocalField(field, graph, fetch, target, path, group, output);
+                PlanLocalField(field, graph, fetch, target, path, group, output, providedHere?.SelectionSet);
                 continue;
             }
 
-            var owner = PickOwner(type, field, graph, remote)
+            var owner = PickOwner(type, field, graph, remote, provided)
                 ?? throw new QueryPlanningException($"{type.Name}.{field.Name} cannot be reached from the {graph} subgraph: no entity key leads to its owner.");
             owner.ClientFields.Add((group, output));
         }
@@ -343,7 +237,21 @@ internal sealed class QueryPlanner(
         }
     }
 
-    private EntityGroup? PickOwner(TypeDef type, FieldDef field, string graph, List<EntityGroup> groups)
+    /// <summary>The field named <paramref name="name"/> in a <c>@provides</c> selection, or null.</summary>
+    private static GraphQLField? ProvidedField(GraphQLSelectionSet? provided, string name)
+    {
+        foreach (var selection in provided?.Selections ?? [])
+        {
+            if (selection is GraphQLField field && field.Name.StringValue == name)
+            {
+                return field;
+            }
+        }
+
+        return null;
+    }
+
+    private EntityGroup? PickOwner(TypeDef type, FieldDef field, string graph, List<EntityGroup> groups, GraphQLSelectionSet? provided = null)
     {
         foreach (var group in groups)
         {
@@ -357,7 +265,8 @@ internal sealed class QueryPlanner(
         {
             // The owner must take representations of this type, keyed by fields the current subgraph can give.
             var key = type.Keys.GetValueOrDefault(candidate)?.FirstOrDefault(k => k.Selections.OfType<GraphQLField>()
-                .All(f => type.Fields.TryGetValue(f.Name.StringValue, out var keyField) && keyField.Graphs.Contains(graph)));
+                .All(f => type.Fields.TryGetValue(f.Name.StringValue, out var keyField)
+                    && (keyField.Graphs.Contains(graph) || ProvidedField(provided, keyField.Name) is not null)));
             if (key is not null)
             {
                 var group = new EntityGroup(candidate, key);
@@ -376,7 +285,8 @@ internal sealed class QueryPlanner(
         List<FetchItem> target,
         List<PathSegment> path,
         FieldGroup group,
-        OutputField output)
+        OutputField output,
+        GraphQLSelectionSet? provided)
     {
         var key = output.ResponseKey;
         var first = group.Nodes[0];
@@ -389,12 +299,14 @@ internal sealed class QueryPlanner(
             return;
         }
 
+        // What this subgraph provides below the field: a nested part of a @provides above, or the field's own.
+        provided ??= field.Provides.GetValueOrDefault(graph);
         var selections = group.Nodes.Where(n => n.SelectionSet is not null).Select(n => n.SelectionSet!).ToList();
         item.Children = [];
         output.Selection = new Dictionary<string, ObjectShape>(StringComparer.Ordinal);
         if (type.Kind == TypeKind.Object)
         {
-            PlanObject(type, graph, fetch, item.Children, [.. path, new PathSegment(key, null)], selections, output);
+            PlanObject(type, graph, fetch, item.Children, [.. path, new PathSegment(key, null)], selections, output, provided);
         }
         else
         {
@@ -405,7 +317,7 @@ internal sealed class QueryPlanner(
                 var objectType = supergraph.Type(possible);
                 var children = new List<FetchItem>();
                 PlanObject(objectType, graph, fetch, children, [.. path, new PathSegment(key, possible)], selections, output,
-                    plan: objectType.Graphs.Contains(graph));
+                    provided, plan: objectType.Graphs.Contains(graph));
                 if (children.Count > 0)
                 {
                     item.Children.Add(new FetchFragment(possible, children));
@@ -422,6 +334,7 @@ internal sealed class QueryPlanner(
         List<PathSegment> path,
         List<GraphQLSelectionSet> selections,
         OutputField output,
+        GraphQLSelectionSet? provided,
         bool plan = true)
     {
         var collected = CollectFields(type, selections);
@@ -449,7 +362,7 @@ internal sealed class QueryPlanner(
             return;
         }
 
-        PlanLevel(type, graph, fetch, target, path, fields, new HashSet<string>(collected.Select(c => c.Key), StringComparer.Ordinal));
+        PlanLevel(type, graph, fetch, target, path, fields, new HashSet<string>(collected.Select(c => c.Key), StringComparer.Ordinal), provided);
         if (target.Count == 0 && !output.IsAbstract)
         {
             // A selection set cannot be empty; this one had only __typename or fields the caller may not see.
@@ -517,192 +430,7 @@ internal sealed class QueryPlanner(
         _fetches.Add(fetch);
         return fetch;
     }
-
-    private FetchNode PlanIntrospection(List<GraphQLField> fields, SDLPrinter printer)
-    {
-        var used = new HashSet<string>(StringComparer.Ordinal);
-        var fragments = new List<ASTNode>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var field in fields)
-        {
-            CollectUses(field, used, fragments, seen);
-        }
-
-        var definition = new GraphQLOperationDefinition(new GraphQLSelectionSet([.. fields]))
-        {
-            Operation = OperationType.Query,
-            Variables = used.Count == 0 ? null : new GraphQLVariablesDefinition([.. _variables.Values.Where(v => used.Contains(v.Variable.Name.StringValue))]),
-        };
-        var node = new FetchNode(-1, IntrospectionSubgraph)
-        {
-            Document = printer.Print(new GraphQLDocument([definition, .. fragments])),
-            Variables = [.. _variables.Keys.Where(used.Contains)],
-        };
-        node.RootKeys.AddRange(fields.Select(f => (f.Alias?.Name ?? f.Name).StringValue).Distinct());
-        return node;
-    }
-
-    private void CollectUses(ASTNode? node, HashSet<string> variables, List<ASTNode> fragments, HashSet<string> seen)
-    {
-        switch (node)
-        {
-            case null:
-                return;
-            case GraphQLVariable variable:
-                variables.Add(variable.Name.StringValue);
-                return;
-            case GraphQLFragmentSpread spread:
-                CollectUses(spread.Directives, variables, fragments, seen);
-                var name = spread.FragmentName.Name.StringValue;
-                if (seen.Add(name) && _fragments.TryGetValue(name, out var fragment))
-                {
-                    fragments.Add(fragment);
-                    CollectUses(fragment.SelectionSet, variables, fragments, seen);
-                }
-
-                return;
-            case GraphQLField field:
-                CollectUses(field.Arguments, variables, fragments, seen);
-                CollectUses(field.Directives, variables, fragments, seen);
-                CollectUses(field.SelectionSet, variables, fragments, seen);
-                return;
-            case GraphQLInlineFragment inline:
-                CollectUses(inline.Directives, variables, fragments, seen);
-                CollectUses(inline.SelectionSet, variables, fragments, seen);
-                return;
-            case GraphQLSelectionSet set:
-                foreach (var selection in set.Selections)
-                {
-                    CollectUses(selection, variables, fragments, seen);
-                }
-
-                return;
-            case GraphQLDirectives directives:
-                foreach (var directive in directives.Items)
-                {
-                    CollectUses(directive.Arguments, variables, fragments, seen);
-                }
-
-                return;
-            case GraphQLArguments arguments:
-                foreach (var argument in arguments.Items)
-                {
-                    CollectUses(argument.Value, variables, fragments, seen);
-                }
-
-                return;
-            case GraphQLListValue list:
-                foreach (var value in list.Values ?? [])
-                {
-                    CollectUses(value, variables, fragments, seen);
-                }
-
-                return;
-            case GraphQLObjectValue obj:
-                foreach (var field in obj.Fields ?? [])
-                {
-                    CollectUses(field.Value, variables, fragments, seen);
-                }
-
-                return;
-        }
-    }
-
-    /// <summary>CollectFields of GraphQL spec section 6.3.2, for a known object type.</summary>
-    private List<(string Key, FieldGroup Group)> CollectFields(TypeDef objectType, IEnumerable<GraphQLSelectionSet> selectionSets)
-    {
-        var groups = new Dictionary<string, FieldGroup>(StringComparer.Ordinal);
-        var order = new List<(string, FieldGroup)>();
-        var visited = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var set in selectionSets)
-        {
-            Collect(set);
-        }
-
-        return order;
-
-        void Collect(GraphQLSelectionSet set)
-        {
-            foreach (var selection in set.Selections)
-            {
-                switch (selection)
-                {
-                    case GraphQLField field when Included(field.Directives):
-                        var key = (field.Alias?.Name ?? field.Name).StringValue;
-                        if (!groups.TryGetValue(key, out var group))
-                        {
-                            groups[key] = group = new FieldGroup(field.Name.StringValue);
-                            order.Add((key, group));
-                        }
-
-                        group.Nodes.Add(field);
-                        break;
-                    case GraphQLFragmentSpread spread when Included(spread.Directives):
-                        var name = spread.FragmentName.Name.StringValue;
-                        if (visited.Add(name) && _fragments.TryGetValue(name, out var fragment) && Applies(fragment.TypeCondition.Type.Name.StringValue, objectType))
-                        {
-                            Collect(fragment.SelectionSet);
-                        }
-
-                        break;
-                    case GraphQLInlineFragment inline when Included(inline.Directives):
-                        if (inline.TypeCondition is null || Applies(inline.TypeCondition.Type.Name.StringValue, objectType))
-                        {
-                            Collect(inline.SelectionSet);
-                        }
-
-                        break;
-                }
-            }
-        }
-    }
-
-    private bool Applies(string typeCondition, TypeDef objectType) =>
-        typeCondition == objectType.Name
-        || (supergraph.Types.TryGetValue(typeCondition, out var condition) && condition.IsAbstract && condition.PossibleTypes.Contains(objectType.Name));
-
-    private bool Included(GraphQLDirectives? directives)
-    {
-        if (directives is null)
-        {
-            return true;
-        }
-
-        foreach (var directive in directives.Items)
-        {
-            var name = directive.Name.StringValue;
-            if (name is not ("skip" or "include"))
-            {
-                continue;
-            }
-
-            var value = directive.Arguments?.Items.FirstOrDefault(a => a.Name.StringValue == "if")?.Value;
-            var condition = value switch
-            {
-                GraphQLBooleanValue b => b.BoolValue,
-                GraphQLVariable v => conditions.GetValueOrDefault(v.Name.StringValue),
-                _ => false,
-            };
-            if (name == "skip" ? condition : !condition)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
     private (int Line, int Column)? Location(FieldGroup group) => _lines.Find(group.Nodes[0].Location);
-
-    private static string OperationKeyword(OperationType type) => type switch
-    {
-        OperationType.Mutation => "mutation",
-        OperationType.Subscription => "subscription",
-        _ => "query",
-    };
-
-    private static string Sanitize(string name) => new([.. name.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_')]);
-
     /// <summary>The fields of one response key (GraphQL spec: they merge).</summary>
     internal sealed class FieldGroup(string name)
     {
@@ -710,23 +438,6 @@ internal sealed class QueryPlanner(
 
         public List<GraphQLField> Nodes { get; } = [];
     }
-
-    /// <summary>One subgraph request: a root fetch, or the entity fetches that share a subgraph and dependencies.</summary>
-    private sealed class Call(FetchBuilder first, List<Call> dependsOn)
-    {
-        public FetchBuilder First { get; } = first;
-
-        public string Subgraph => First.Subgraph;
-
-        public bool IsEntity => First.EntityType is not null;
-
-        public List<Call> DependsOn { get; } = dependsOn;
-
-        public HashSet<string> Variables { get; } = new(StringComparer.Ordinal);
-
-        public List<(string Selection, List<EntityLocation> Locations)> Batches { get; } = [];
-    }
-
     private sealed class EntityGroup(string graph, GraphQLSelectionSet key)
     {
         public string Graph { get; } = graph;
@@ -748,37 +459,5 @@ internal sealed class QueryPlanner(
         public FetchBuilder? Fetch { get; set; }
 
         public bool HasKey { get; set; }
-    }
-}
-
-/// <summary>Turns source offsets into the 1-based line and column of GraphQL error locations (spec section 7.1.2).</summary>
-internal sealed class SourceLines
-{
-    private readonly List<int> _starts = [0];
-    private readonly bool _hasLocations;
-
-    public SourceLines(GraphQLDocument document)
-    {
-        var source = document.Source.Span;
-        _hasLocations = document.Location.End > 0;
-        for (var i = 0; i < source.Length; i++)
-        {
-            if (source[i] == '\n' || (source[i] == '\r' && (i + 1 >= source.Length || source[i + 1] != '\n')))
-            {
-                _starts.Add(i + 1);
-            }
-        }
-    }
-
-    public (int Line, int Column)? Find(GraphQLLocation location)
-    {
-        if (!_hasLocations)
-        {
-            return null;
-        }
-
-        var index = _starts.BinarySearch(location.Start);
-        var line = index >= 0 ? index : ~index - 1;
-        return (line + 1, location.Start - _starts[line] + 1);
     }
 }

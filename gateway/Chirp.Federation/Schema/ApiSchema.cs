@@ -100,8 +100,9 @@ internal sealed class ApiSchema
 
     /// <summary>
     /// Runs an operation whose root fields are all introspection fields (<c>__schema</c>, <c>__type</c>,
-    /// <c>__typename</c>) and returns its <c>data</c> object.
+    /// <c>__typename</c>).
     /// </summary>
+    /// <returns>The response object, which has a <c>data</c> object; null when there is no data.</returns>
     public async Task<JsonObject?> ExecuteIntrospectionAsync(string query, JsonObject? variables, CancellationToken cancellationToken)
     {
         var result = await _executer.ExecuteAsync(new ExecutionOptions
@@ -113,7 +114,7 @@ internal sealed class ApiSchema
             ThrowOnUnhandledException = false,
         });
         var json = JsonNode.Parse(_serializer.Serialize(result))?.AsObject();
-        return json?["data"] as JsonObject;
+        return json?["data"] is JsonObject ? json : null;
     }
 
     /// <summary>

@@ -127,6 +127,12 @@ internal sealed class FieldDef(string name, GraphQLType type, string declaringTy
     /// <summary>Subgraphs that can resolve the field (not <c>external</c>).</summary>
     public HashSet<string> Graphs { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// <c>@join__field(provides:)</c> per subgraph: fields of the returned objects that this subgraph resolves at this
+    /// field although they are <c>@external</c> in it.
+    /// </summary>
+    public Dictionary<string, GraphQLSelectionSet> Provides { get; } = new(StringComparer.Ordinal);
+
     /// <summary><c>@join__field(requires:)</c> per subgraph.</summary>
     public Dictionary<string, GraphQLSelectionSet> Requires { get; } = new(StringComparer.Ordinal);
 

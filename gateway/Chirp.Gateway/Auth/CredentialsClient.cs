@@ -1,5 +1,6 @@
 using System.Net;
 using Chirp.Contracts;
+using Chirp.Gateway.Federation;
 using Chirp.Hosting;
 
 namespace Chirp.Gateway.Auth;

@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 using Chirp.Federation;
 using Chirp.Hosting;
 
-namespace Chirp.Gateway;
+namespace Chirp.Gateway.Federation;
 
 /// <summary>
 /// The gateway's spans and metrics around the federation engine, kept at its boundary (the executor adapter and the

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Timeout;
 
-namespace Chirp.Gateway;
+namespace Chirp.Gateway.Federation;
 
 /// <summary>Timeouts and retries of subgraph fetches, bound from <see cref="SectionName"/> and validated on start.</summary>
 public sealed class SubgraphFetchOptions

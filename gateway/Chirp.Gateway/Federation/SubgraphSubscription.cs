@@ -7,7 +7,7 @@ using Chirp.Contracts;
 using Chirp.Federation;
 using Chirp.GraphQL.AspNetCore;
 
-namespace Chirp.Gateway;
+namespace Chirp.Gateway.Federation;
 
 /// <summary>
 /// One subscription opened on a subgraph over graphql-transport-ws, on behalf of one client subscription. The

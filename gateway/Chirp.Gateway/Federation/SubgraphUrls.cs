@@ -1,6 +1,6 @@
-using Chirp.Federation;
+using Chirp.Federation.Schema;
 
-namespace Chirp.Gateway;
+namespace Chirp.Gateway.Federation;
 
 /// <summary>
 /// Where each subgraph listens: <c>Subgraphs:&lt;name&gt;:Url</c> from configuration, else the supergraph's default.

@@ -1,9 +1,8 @@
-using Chirp.Federation.Schema;
 using GraphQLParser;
 using GraphQLParser.AST;
 using GraphQLParser.Exceptions;
 
-namespace Chirp.Federation;
+namespace Chirp.Federation.Schema;
 
 /// <summary>
 /// A composed supergraph in Apollo's format (<c>join__</c> v0.3): which subgraphs exist, where they listen by
@@ -303,6 +302,12 @@ public sealed class Supergraph
                 }
 
                 field.Graphs.Add(graph);
+                var provides = StringArgument(join, "provides");
+                if (provides is not null)
+                {
+                    field.Provides[graph] = ParseFieldSet(provides, $"@provides of '{type.Name}.{field.Name}'");
+                }
+
                 var requires = StringArgument(join, "requires");
                 if (requires is not null)
                 {
