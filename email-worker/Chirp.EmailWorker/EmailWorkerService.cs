@@ -4,10 +4,9 @@ using Chirp.EmailWorker.Events;
 using Chirp.EmailWorker.Links;
 using Chirp.EmailWorker.Mail;
 using Chirp.EmailWorker.Schema;
-using Chirp.GraphQL.AspNetCore;
 using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Hosting;
-using GraphQL;
+using Chirp.Subgraphs;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -32,8 +31,7 @@ public static class EmailWorkerService
     /// </summary>
     public static WebApplicationBuilder AddEmailWorker(this WebApplicationBuilder builder)
     {
-        builder.AddChirpServiceDefaults(ServiceName);
-        builder.AddChirpIdentityAssertions();
+        builder.AddChirpSubgraph<NotificationsSchema>(ServiceName, [AccessDirectives.RequiresScopes]);
         builder.AddChirpDatabasePool();
         var services = builder.Services;
 
@@ -75,14 +73,6 @@ public static class EmailWorkerService
         services.AddSingleton<SmtpMailSender>();
         services.AddSingleton<ConfirmationSender>();
         services.AddHostedService<RetweetMailConsumer>();
-
-        services.AddGraphQL(graphql => graphql
-            .AddSchema<NotificationsSchema>()
-            .AddSystemTextJson()
-            .AddChirpFederation(AccessDirectives.RequiresScopes)
-            .AddGraphTypes(typeof(NotificationsSchema).Assembly)
-            .AddChirpErrorShaping());
-        services.AddGraphQLNetExecutor<NotificationsSchema>();
         return builder;
     }
 
@@ -92,11 +82,7 @@ public static class EmailWorkerService
     /// </summary>
     public static WebApplication MapEmailWorker(this WebApplication app)
     {
-        app.UseChirpServiceDefaults();
-        app.UseRouting();
-        app.UseChirpIdentityAssertions();
-        app.MapChirpHealth();
-        app.MapGraphQLHttp("/graphql");
+        app.MapChirpSubgraph();
         app.MapEmailLinks();
         return app;
     }

@@ -1,11 +1,10 @@
 using System.ComponentModel.DataAnnotations;
-using Chirp.GraphQL.AspNetCore;
 using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Hosting;
+using Chirp.Subgraphs;
 using Chirp.Tweets.Data;
 using Chirp.Tweets.Events;
 using Chirp.Tweets.Schema;
-using GraphQL;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Options;
@@ -49,8 +48,7 @@ public static class TweetsSubgraph
     public static WebApplicationBuilder AddTweetsSubgraph(this WebApplicationBuilder builder)
     {
         TweetText.EnsureNormalizationWorks();
-        builder.AddChirpServiceDefaults(ServiceName);
-        builder.AddChirpIdentityAssertions();
+        builder.AddChirpSubgraph<TweetsSchema>(ServiceName, [AccessDirectives.Authenticated, AccessDirectives.RequiresScopes]);
         builder.AddChirpDatabasePool();
         var services = builder.Services;
 
@@ -80,24 +78,13 @@ public static class TweetsSubgraph
         // GraphQL
         services.AddScoped<TweetsByIdDataLoader>();
         services.AddScoped<RetweetCountsByTweetIdDataLoader>();
-        services.AddGraphQL(b => b
-            .AddSchema<TweetsSchema>()
-            .AddSystemTextJson()
-            .AddChirpFederation(AccessDirectives.Authenticated, AccessDirectives.RequiresScopes)
-            .AddGraphTypes(typeof(TweetsSchema).Assembly)
-            .AddChirpErrorShaping());
-        services.AddGraphQLNetExecutor<TweetsSchema>();
         return builder;
     }
 
     /// <summary>Problem details and request limits, identity assertions, health probes and <c>GET/POST /graphql</c>.</summary>
     public static WebApplication MapTweetsSubgraph(this WebApplication app)
     {
-        app.UseChirpServiceDefaults();
-        app.UseChirpIdentityAssertions();
-        app.MapChirpHealth();
-        app.MapGraphQLHttp("/graphql");
-        return app;
+        return app.MapChirpSubgraph();
     }
 
     /// <summary>Applies pending EF Core migrations (<c>Data/Migrations</c>); returns 0, or 1 when the database refuses.</summary>

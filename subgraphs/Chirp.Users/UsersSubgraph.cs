@@ -1,10 +1,9 @@
 using Chirp.Contracts;
-using Chirp.GraphQL.AspNetCore;
 using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Hosting;
+using Chirp.Subgraphs;
 using Chirp.Users.Data;
 using Chirp.Users.Schema;
-using GraphQL;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -32,8 +31,8 @@ public static class UsersSubgraph
     /// <summary>Registers the subgraph's services. Fails at start when <c>ConnectionStrings:Users</c> or the assertion keys are missing.</summary>
     public static WebApplicationBuilder AddUsersSubgraph(this WebApplicationBuilder builder)
     {
-        builder.AddChirpServiceDefaults(ServiceName);
-        builder.AddChirpIdentityAssertions();
+        builder.AddChirpSubgraph<UsersSchema>(ServiceName, [AccessDirectives.Authenticated],
+            e => e is UserAccountException rule ? CodedErrors.Create(rule.Code, rule.Message) : null);
         builder.AddChirpDatabasePool();
         var services = builder.Services;
 
@@ -49,24 +48,13 @@ public static class UsersSubgraph
         services.AddSingleton<UserAccounts>();
         services.AddHttpContextAccessor();
         services.AddScoped<UsersByIdDataLoader>();
-
-        services.AddGraphQL(graphql => graphql
-            .AddSchema<UsersSchema>()
-            .AddGraphTypes(typeof(UsersSchema).Assembly)
-            .AddSystemTextJson()
-            .AddChirpFederation(AccessDirectives.Authenticated)
-            .AddChirpErrorShaping(e => e is UserAccountException rule ? new ExecutionError(rule.Message) { Code = rule.Code } : null));
-        services.AddGraphQLNetExecutor<UsersSchema>();
         return builder;
     }
 
     /// <summary>Maps <c>/graphql</c>, the credentials check and the health probes, behind the identity assertion check.</summary>
     public static WebApplication MapUsersSubgraph(this WebApplication app)
     {
-        app.UseChirpServiceDefaults();
-        app.UseChirpIdentityAssertions();
-        app.MapChirpHealth();
-        app.MapGraphQLHttp("/graphql");
+        app.MapChirpSubgraph();
         app.MapCredentialsEndpoint();
         return app;
     }
