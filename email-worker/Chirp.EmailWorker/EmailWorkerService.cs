@@ -7,7 +7,6 @@ using Chirp.EmailWorker.Schema;
 using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Hosting;
 using Chirp.Subgraphs;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -32,13 +31,10 @@ public static class EmailWorkerService
     public static WebApplicationBuilder AddEmailWorker(this WebApplicationBuilder builder)
     {
         builder.AddChirpSubgraph<NotificationsSchema>(ServiceName, [AccessDirectives.RequiresScopes]);
-        builder.AddChirpDatabasePool();
+        builder.AddChirpDatabase<EmailDbContext>("Email");
+        builder.AddChirpRedis();
         var services = builder.Services;
 
-        services.AddOptions<ConnectionStringsOptions>()
-            .BindConfiguration(ConnectionStringsOptions.SectionName)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
         services.AddOptions<SmtpOptions>()
             .BindConfiguration(SmtpOptions.SectionName)
             .ValidateDataAnnotations()
@@ -63,11 +59,7 @@ public static class EmailWorkerService
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<DkimOptions>, DkimOptionsValidation>();
 
-        services.AddDbContextFactory<EmailDbContext>((sp, db) =>
-            db.UseNpgsql(sp.WithPool(sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Email)));
-        services.AddHealthChecks().AddDbContextCheck<EmailDbContext>("email-database", tags: [HostingExtensions.ReadyTag]);
 
-        services.AddSingleton<RedisConnection>();
         services.AddSingleton<EmailLinks>();
         services.AddSingleton<MailSigner>();
         services.AddSingleton<SmtpMailSender>();
@@ -93,19 +85,9 @@ public static class EmailWorkerService
     /// </summary>
     public static IReadOnlyDictionary<string, ServiceCommand> Commands { get; } = new Dictionary<string, ServiceCommand>
     {
-        ["migrate"] = MigrateAsync,
+        ["migrate"] = ChirpDatabase.MigrateAsync<EmailDbContext>,
         ["dead-letters"] = DeadLettersAsync,
     };
-
-    /// <summary>Applies pending migrations to <c>ConnectionStrings:Email</c>; the same code test fixtures call.</summary>
-    public static async Task<int> MigrateAsync(IServiceProvider services, string[] args, CancellationToken cancellationToken)
-    {
-        var databases = services.GetRequiredService<IDbContextFactory<EmailDbContext>>();
-        await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        await db.Database.MigrateAsync(cancellationToken);
-        Console.WriteLine("The email database is up to date.");
-        return 0;
-    }
 
     private static async Task<int> DeadLettersAsync(IServiceProvider services, string[] args, CancellationToken cancellationToken)
     {

@@ -1,6 +1,6 @@
 using Chirp.Federation;
 using Chirp.Gateway.Auth;
-using Chirp.Hosting;
+using Chirp.IdentityAssertions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Chirp.Gateway;

@@ -1,5 +1,5 @@
 using System.Security.Claims;
-using Chirp.Hosting;
+using Chirp.IdentityAssertions;
 using GraphQL;
 
 namespace Chirp.Subgraphs;

@@ -1,6 +1,7 @@
 using Chirp.GraphQL.AspNetCore;
 using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Hosting;
+using Chirp.IdentityAssertions;
 using GraphQL;
 using GraphQL.Types;
 using Microsoft.AspNetCore.Builder;

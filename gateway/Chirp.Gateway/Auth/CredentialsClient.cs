@@ -1,6 +1,6 @@
 using System.Net;
 using Chirp.Contracts;
-using Chirp.Hosting;
+using Chirp.IdentityAssertions;
 
 namespace Chirp.Gateway.Auth;
 

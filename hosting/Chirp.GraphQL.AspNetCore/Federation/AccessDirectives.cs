@@ -1,6 +1,6 @@
 using System.Collections;
 using Chirp.Contracts;
-using Chirp.Hosting;
+using Chirp.IdentityAssertions;
 using GraphQL;
 using GraphQL.DI;
 using GraphQL.Instrumentation;
