@@ -4,7 +4,6 @@ using Chirp.EmailWorker.Events;
 using Chirp.EmailWorker.Links;
 using Chirp.EmailWorker.Mail;
 using Chirp.EmailWorker.Schema;
-using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Hosting;
 using Chirp.Subgraphs;
 using Microsoft.Extensions.Options;

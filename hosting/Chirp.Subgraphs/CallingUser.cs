@@ -6,7 +6,7 @@ namespace Chirp.Subgraphs;
 
 /// <summary>
 /// Who calls a field, from the gateway's identity assertion. <c>@authenticated</c> and <c>@requiresScopes</c> are
-/// enforced before the resolver runs (<see cref="Chirp.GraphQL.AspNetCore.Federation.AccessDirectives"/>); this reads
+/// enforced before the resolver runs (<see cref="AccessDirectives"/>); this reads
 /// the caller's user id where a resolver needs it.
 /// </summary>
 public static class CallingUser

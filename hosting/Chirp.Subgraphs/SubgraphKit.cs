@@ -1,5 +1,4 @@
 using Chirp.GraphQL.AspNetCore;
-using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Hosting;
 using Chirp.IdentityAssertions;
 using GraphQL;

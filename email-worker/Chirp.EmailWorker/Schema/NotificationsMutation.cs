@@ -2,7 +2,6 @@ using Chirp.Contracts;
 using Chirp.EmailWorker.Data;
 using Chirp.EmailWorker.Links;
 using Chirp.EmailWorker.Mail;
-using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Subgraphs;
 using GraphQL;
 using GraphQL.Types;

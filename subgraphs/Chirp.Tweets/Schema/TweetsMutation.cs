@@ -1,5 +1,4 @@
 using Chirp.Contracts;
-using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Subgraphs;
 using Chirp.Tweets.Data;
 using GraphQL;

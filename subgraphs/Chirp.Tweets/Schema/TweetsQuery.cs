@@ -1,4 +1,3 @@
-using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Subgraphs;
 using Chirp.Tweets.Data;
 using GraphQL;

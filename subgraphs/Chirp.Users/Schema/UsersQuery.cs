@@ -1,5 +1,5 @@
-using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.IdentityAssertions;
+using Chirp.Subgraphs;
 using Chirp.Users.Data;
 using GraphQL;
 using GraphQL.DataLoader;

@@ -6,7 +6,7 @@ using GraphQL.DI;
 using GraphQL.Instrumentation;
 using GraphQL.Types;
 
-namespace Chirp.GraphQL.AspNetCore.Federation;
+namespace Chirp.Subgraphs;
 
 /// <summary>
 /// Apollo Federation v2.5 access directives as Chirp's subgraphs apply them: <c>@authenticated</c> and
