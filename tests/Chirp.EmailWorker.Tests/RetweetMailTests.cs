@@ -162,9 +162,7 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
 
         await h.StartWorkerAsync();
 
-        await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
-        await h.WaitUntilAcknowledgedAsync(id);
-        Assert.Single(h.Smtp.Messages);
+        await AssertAliceGotOneMailAsync(h, id);
     }
 
     [Fact]
@@ -179,9 +177,7 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
         Assert.Empty(h.Smtp.Messages);
         await h.StartWorkerAsync();
 
-        await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
-        await h.WaitUntilAcknowledgedAsync(id);
-        Assert.Single(h.Smtp.Messages);
+        await AssertAliceGotOneMailAsync(h, id);
     }
 
     [Fact]
@@ -201,9 +197,7 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
 
         await h.StartWorkerAsync();
 
-        await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
-        await h.WaitUntilAcknowledgedAsync(id);
-        Assert.Single(h.Smtp.Messages);
+        await AssertAliceGotOneMailAsync(h, id);
     }
 
     [Fact]
@@ -217,9 +211,7 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
         await h.Redis.StartAgainAsync();
         var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(h.Alice));
 
-        await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
-        await h.WaitUntilAcknowledgedAsync(id);
-        Assert.Single(h.Smtp.Messages);
+        await AssertAliceGotOneMailAsync(h, id);
     }
 
     [Fact]
@@ -238,9 +230,7 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
         await h.Redis.StartAgainAsync();
         var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(h.Alice));
 
-        await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
-        await h.WaitUntilAcknowledgedAsync(id);
-        Assert.Single(h.Smtp.Messages);
+        await AssertAliceGotOneMailAsync(h, id);
     }
 
     public static TheoryData<string, string?, string?, string?> PoisonEntries => new()
@@ -337,5 +327,13 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
         var unfolded = headers.Replace("\r\n ", " ", StringComparison.Ordinal).Replace("\r\n\t", "\t", StringComparison.Ordinal);
         var line = unfolded.Split("\r\n").Single(l => l.StartsWith(name + ":", StringComparison.OrdinalIgnoreCase));
         return line[(name.Length + 1)..].Trim();
+    }
+
+    /// <summary>The assert step of the delivery tests: Alice got exactly one mail and the entry <paramref name="id"/> is acknowledged.</summary>
+    private static async Task AssertAliceGotOneMailAsync(EmailWorkerHarness h, RedisValue id)
+    {
+        await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
+        await h.WaitUntilAcknowledgedAsync(id);
+        Assert.Single(h.Smtp.Messages);
     }
 }
