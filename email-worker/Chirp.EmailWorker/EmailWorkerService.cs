@@ -4,11 +4,8 @@ using Chirp.EmailWorker.Events;
 using Chirp.EmailWorker.Links;
 using Chirp.EmailWorker.Mail;
 using Chirp.EmailWorker.Schema;
-using Chirp.GraphQL.AspNetCore;
-using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Hosting;
-using GraphQL;
-using Microsoft.EntityFrameworkCore;
+using Chirp.Subgraphs;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -32,15 +29,11 @@ public static class EmailWorkerService
     /// </summary>
     public static WebApplicationBuilder AddEmailWorker(this WebApplicationBuilder builder)
     {
-        builder.AddChirpServiceDefaults(ServiceName);
-        builder.AddChirpIdentityAssertions();
-        builder.AddChirpDatabasePool();
+        builder.AddChirpSubgraph<NotificationsSchema>(ServiceName, [AccessDirectives.RequiresScopes]);
+        builder.AddChirpDatabase<EmailDbContext>("Email");
+        builder.AddChirpRedis();
         var services = builder.Services;
 
-        services.AddOptions<ConnectionStringsOptions>()
-            .BindConfiguration(ConnectionStringsOptions.SectionName)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
         services.AddOptions<SmtpOptions>()
             .BindConfiguration(SmtpOptions.SectionName)
             .ValidateDataAnnotations()
@@ -65,24 +58,12 @@ public static class EmailWorkerService
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<DkimOptions>, DkimOptionsValidation>();
 
-        services.AddDbContextFactory<EmailDbContext>((sp, db) =>
-            db.UseNpgsql(sp.WithPool(sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Email)));
-        services.AddHealthChecks().AddDbContextCheck<EmailDbContext>("email-database", tags: [HostingExtensions.ReadyTag]);
 
-        services.AddSingleton<RedisConnection>();
         services.AddSingleton<EmailLinks>();
         services.AddSingleton<MailSigner>();
         services.AddSingleton<SmtpMailSender>();
         services.AddSingleton<ConfirmationSender>();
         services.AddHostedService<RetweetMailConsumer>();
-
-        services.AddGraphQL(graphql => graphql
-            .AddSchema<NotificationsSchema>()
-            .AddSystemTextJson()
-            .AddChirpFederation(AccessDirectives.RequiresScopes)
-            .AddGraphTypes(typeof(NotificationsSchema).Assembly)
-            .AddChirpErrorShaping());
-        services.AddGraphQLNetExecutor<NotificationsSchema>();
         return builder;
     }
 
@@ -92,11 +73,7 @@ public static class EmailWorkerService
     /// </summary>
     public static WebApplication MapEmailWorker(this WebApplication app)
     {
-        app.UseChirpServiceDefaults();
-        app.UseRouting();
-        app.UseChirpIdentityAssertions();
-        app.MapChirpHealth();
-        app.MapGraphQLHttp("/graphql");
+        app.MapChirpSubgraph();
         app.MapEmailLinks();
         return app;
     }
@@ -107,19 +84,9 @@ public static class EmailWorkerService
     /// </summary>
     public static IReadOnlyDictionary<string, ServiceCommand> Commands { get; } = new Dictionary<string, ServiceCommand>
     {
-        ["migrate"] = MigrateAsync,
+        ["migrate"] = ChirpDatabase.MigrateAsync<EmailDbContext>,
         ["dead-letters"] = DeadLettersAsync,
     };
-
-    /// <summary>Applies pending migrations to <c>ConnectionStrings:Email</c>; the same code test fixtures call.</summary>
-    public static async Task<int> MigrateAsync(IServiceProvider services, string[] args, CancellationToken cancellationToken)
-    {
-        var databases = services.GetRequiredService<IDbContextFactory<EmailDbContext>>();
-        await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        await db.Database.MigrateAsync(cancellationToken);
-        Console.WriteLine("The email database is up to date.");
-        return 0;
-    }
 
     private static async Task<int> DeadLettersAsync(IServiceProvider services, string[] args, CancellationToken cancellationToken)
     {

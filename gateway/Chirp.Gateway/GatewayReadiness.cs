@@ -2,7 +2,7 @@ using Chirp.Federation;
 using Chirp.Federation.Schema;
 using Chirp.Gateway.Auth;
 using Chirp.Gateway.Federation;
-using Chirp.Hosting;
+using Chirp.IdentityAssertions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Chirp.Gateway;

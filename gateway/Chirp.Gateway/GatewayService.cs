@@ -6,6 +6,7 @@ using Chirp.Gateway.Rest;
 using Chirp.Gateway.Transport;
 using Chirp.GraphQL.AspNetCore;
 using Chirp.Hosting;
+using Chirp.IdentityAssertions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Trace;
 
@@ -57,12 +58,7 @@ public static class GatewayService
         builder.Services.AddSingleton<SigningKeys>();
         builder.Services.AddSingleton<TokenIssuer>();
         builder.Services.AddSingleton<RefreshTokenStore>();
-        if (string.IsNullOrEmpty(builder.Configuration.GetConnectionString("Redis")))
-        {
-            throw new InvalidOperationException("ConnectionStrings:Redis is required (refresh tokens live in Redis).");
-        }
-
-        builder.Services.AddSingleton<RedisConnection>();
+        builder.AddChirpRedis();
         builder.Services.AddHttpClient<CredentialsClient>(c => c.Timeout = TimeSpan.FromSeconds(10));
         builder.Services.AddChirpBearerTokens();
         builder.Services.AddOptions<LoginThrottleOptions>()

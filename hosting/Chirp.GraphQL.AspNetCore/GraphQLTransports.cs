@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
-using Chirp.Hosting;
+using Chirp.IdentityAssertions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -1,5 +1,3 @@
-using Chirp.Contracts;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
@@ -51,62 +49,6 @@ public static class HostingExtensions
     };
 
     /// <summary>
-    /// Reads the gateway's <see cref="ChirpHeaders.Identity"/> assertion into <c>HttpContext.User</c>; an
-    /// assertion that does not verify is answered with 401 before any endpoint runs (docs/architecture.md section 2).
-    /// Loads the keys at start, so a missing or empty key folder stops the process with the reason, and reports
-    /// ready only while the keys sign and verify an assertion.
-    /// </summary>
-    public static IHostApplicationBuilder AddChirpIdentityAssertions(this IHostApplicationBuilder builder)
-    {
-        builder.AddIdentityAssertionCodec();
-        builder.Services.AddHostedService<IdentityKeysCheck>();
-        builder.Services.AddHealthChecks().AddCheck<IdentityKeysCheck>("identity-keys", tags: [ReadyTag]);
-        builder.Services.AddAuthentication(ChirpClaims.Scheme)
-            .AddScheme<AuthenticationSchemeOptions, IdentityAssertionHandler>(ChirpClaims.Scheme, null);
-        builder.Services.AddAuthorization();
-        return builder;
-    }
-
-    /// <summary>
-    /// Registers <see cref="IdentityAssertionCodec"/> over <see cref="IdentityAssertionOptions"/> (the key folder),
-    /// validated at start.
-    /// </summary>
-    public static IHostApplicationBuilder AddIdentityAssertionCodec(this IHostApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<IdentityAssertionOptions>()
-            .BindConfiguration(IdentityAssertionOptions.SectionName)
-            .ValidateDataAnnotations()
-            .Validate(o => Directory.Exists(o.KeyDirectory), "IdentityAssertion:KeyDirectory must name an existing folder of <kid>.key files.")
-            .ValidateOnStart();
-        builder.Services.AddSingleton<IdentityAssertionCodec>();
-        return builder;
-    }
-
-    /// <summary>
-    /// Runs authentication and refuses, with a 401 problem, any request whose identity assertion is present
-    /// but does not verify. Call after routing.
-    /// </summary>
-    public static IApplicationBuilder UseChirpIdentityAssertions(this IApplicationBuilder app)
-    {
-        app.UseAuthentication();
-        app.Use(async (context, next) =>
-        {
-            if (context.Request.Headers.ContainsKey(ChirpHeaders.Identity) && context.User.Identity?.IsAuthenticated != true)
-            {
-                await Results.Problem(
-                    statusCode: StatusCodes.Status401Unauthorized,
-                    title: "Unauthorized",
-                    detail: "The identity assertion does not verify.").ExecuteAsync(context);
-                return;
-            }
-
-            await next(context);
-        });
-        app.UseAuthorization();
-        return app;
-    }
-
-    /// <summary>
     /// <c>/health/live</c> (the process answers) and <c>/health/ready</c> (every check tagged
     /// <see cref="ReadyTag"/> passes).
     /// </summary>
@@ -120,27 +62,4 @@ public static class HostingExtensions
     /// <summary>Adds a readiness check from a delegate.</summary>
     public static IHealthChecksBuilder AddReadinessCheck(this IServiceCollection services, string name, Func<CancellationToken, Task<bool>> check) =>
         services.AddHealthChecks().AddAsyncCheck(name, async ct => await check(ct) ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy(), [ReadyTag]);
-
-    /// <summary>
-    /// Loads the identity keys when the host starts (a folder without a usable key stops it) and, as a readiness check,
-    /// signs and verifies an assertion with them.
-    /// </summary>
-    private sealed class IdentityKeysCheck(IServiceProvider services) : IHostedService, IHealthCheck
-    {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            _ = services.GetRequiredService<IdentityAssertionCodec>();
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-        {
-            var codec = services.GetRequiredService<IdentityAssertionCodec>();
-            return Task.FromResult(codec.Verify(codec.Sign("readiness", "readiness", "readiness", "")) is null
-                ? HealthCheckResult.Unhealthy($"An identity assertion signed with key '{codec.SigningKeyId}' does not verify.")
-                : HealthCheckResult.Healthy());
-        }
-    }
 }

@@ -1,14 +1,41 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Chirp.Hosting;
 
+/// <summary>Where Redis is: <c>ConnectionStrings:Redis</c>, a StackExchange.Redis configuration string.</summary>
+public sealed class RedisOptions
+{
+    /// <summary>The configuration string, e.g. <c>redis:6379,password=...</c>.</summary>
+    [Required(ErrorMessage = "ConnectionStrings:Redis is required (a StackExchange.Redis configuration string).")]
+    public string? Configuration { get; set; }
+
+    /// <summary>True when StackExchange.Redis can parse <paramref name="configuration"/>.</summary>
+    public static bool IsValid(string? configuration)
+    {
+        try
+        {
+            _ = ConfigurationOptions.Parse(configuration ?? "");
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+}
+
 /// <summary>
-/// The process's one Redis connection (<c>ConnectionStrings:Redis</c>, StackExchange.Redis syntax), opened on first
-/// use and never at start, so a service starts and is ready while Redis is down; <c>abortConnect</c> is forced off
-/// so the multiplexer keeps reconnecting on its own.
+/// The process's one Redis connection (<see cref="RedisOptions"/>), opened on first use and never at start, so a
+/// service starts and is ready while Redis is down; <c>abortConnect</c> is forced off so the multiplexer keeps
+/// reconnecting on its own.
 /// </summary>
-public sealed class RedisConnection(IConfiguration configuration) : IAsyncDisposable
+public sealed class RedisConnection(IOptions<RedisOptions> options) : IAsyncDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ConnectionMultiplexer? _multiplexer;
@@ -39,7 +66,6 @@ public sealed class RedisConnection(IConfiguration configuration) : IAsyncDispos
     }
 
     /// <summary>The connected (or reconnecting) multiplexer.</summary>
-    /// <exception cref="InvalidOperationException"><c>ConnectionStrings:Redis</c> is missing.</exception>
     public async Task<IConnectionMultiplexer> GetAsync(CancellationToken cancellationToken = default)
     {
         if (_multiplexer is { } ready)
@@ -52,10 +78,9 @@ public sealed class RedisConnection(IConfiguration configuration) : IAsyncDispos
         {
             if (_multiplexer is null)
             {
-                var options = ConfigurationOptions.Parse(configuration.GetConnectionString("Redis")
-                    ?? throw new InvalidOperationException("ConnectionStrings:Redis is required."));
-                options.AbortOnConnectFail = false;
-                _multiplexer = await ConnectionMultiplexer.ConnectAsync(options);
+                var configuration = ConfigurationOptions.Parse(options.Value.Configuration!);
+                configuration.AbortOnConnectFail = false;
+                _multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration);
                 _onConnected?.Invoke(_multiplexer);
             }
 
@@ -76,5 +101,25 @@ public sealed class RedisConnection(IConfiguration configuration) : IAsyncDispos
         }
 
         _gate.Dispose();
+    }
+}
+
+/// <summary>The recipe of a service's Redis: one validated setting, one connection.</summary>
+public static class ChirpRedis
+{
+    /// <summary>
+    /// Registers <see cref="RedisOptions"/> from <c>ConnectionStrings:Redis</c>, validated at start (the app does not
+    /// start without a parseable value: <see cref="OptionsValidationException"/>), and the one
+    /// <see cref="RedisConnection"/>. Nothing here connects.
+    /// </summary>
+    public static IHostApplicationBuilder AddChirpRedis(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<RedisOptions>()
+            .Configure<IConfiguration>((o, configuration) => o.Configuration = configuration.GetConnectionString("Redis"))
+            .ValidateDataAnnotations()
+            .Validate(o => RedisOptions.IsValid(o.Configuration), "ConnectionStrings:Redis is not a StackExchange.Redis configuration string.")
+            .ValidateOnStart();
+        builder.Services.TryAddSingleton<RedisConnection>();
+        return builder;
     }
 }

@@ -1,30 +1,11 @@
-using System.ComponentModel.DataAnnotations;
-using Chirp.GraphQL.AspNetCore;
-using Chirp.GraphQL.AspNetCore.Federation;
 using Chirp.Hosting;
+using Chirp.Subgraphs;
 using Chirp.Tweets.Data;
 using Chirp.Tweets.Events;
 using Chirp.Tweets.Schema;
-using GraphQL;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
-using Microsoft.Extensions.Options;
 
 namespace Chirp.Tweets;
-
-/// <summary>Connection strings of the tweets subgraph (section <c>ConnectionStrings</c>).</summary>
-public sealed class TweetsConnectionStrings
-{
-    public const string SectionName = "ConnectionStrings";
-
-    /// <summary><c>ConnectionStrings:Tweets</c>: Npgsql connection string of the tweets database.</summary>
-    [Required]
-    public string Tweets { get; set; } = "";
-
-    /// <summary><c>ConnectionStrings:Redis</c>: StackExchange.Redis configuration string.</summary>
-    [Required]
-    public string Redis { get; set; } = "";
-}
 
 /// <summary>
 /// The tweets subgraph: tweets and retweets (PostgreSQL), the <c>TweetRetweeted</c> outbox and its relay to Redis,
@@ -35,10 +16,13 @@ public static class TweetsSubgraph
     /// <summary>The OpenTelemetry <c>service.name</c> of the tweets subgraph.</summary>
     public const string ServiceName = "chirp-tweets";
 
+    /// <summary>The database's name: its connection string is <c>ConnectionStrings:Tweets</c>.</summary>
+    public const string DatabaseName = "Tweets";
+
     /// <summary>The subcommands: <c>migrate</c> applies the EF Core migrations to <c>ConnectionStrings:Tweets</c>.</summary>
     public static IReadOnlyDictionary<string, ServiceCommand> Commands { get; } = new Dictionary<string, ServiceCommand>
     {
-        ["migrate"] = MigrateAsync,
+        ["migrate"] = ChirpDatabase.MigrateAsync<TweetsDbContext>,
     };
 
     /// <summary>
@@ -49,28 +33,21 @@ public static class TweetsSubgraph
     public static WebApplicationBuilder AddTweetsSubgraph(this WebApplicationBuilder builder)
     {
         TweetText.EnsureNormalizationWorks();
-        builder.AddChirpServiceDefaults(ServiceName);
-        builder.AddChirpIdentityAssertions();
-        builder.AddChirpDatabasePool();
+        builder.AddChirpSubgraph<TweetsSchema>(ServiceName, [AccessDirectives.Authenticated, AccessDirectives.RequiresScopes]);
+        // EF Core logs every failed command as an error with a stack trace, including the unique violation of two
+        // concurrent retweets by one user, which TweetStore expects and handles. Failures that are not handled
+        // reach the caller and are logged there (ErrorShaping), so these two events stay at Debug.
+        builder.AddChirpDatabase<TweetsDbContext>(DatabaseName, options => options
+            .ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug))));
+        builder.AddChirpRedis();
         var services = builder.Services;
 
-        services.AddOptions<TweetsConnectionStrings>().BindConfiguration(TweetsConnectionStrings.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<OutboxRelayOptions>().BindConfiguration(OutboxRelayOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
 
-        // Data
-        services.AddDbContextFactory<TweetsDbContext>((sp, options) => options
-            .UseNpgsql(sp.WithPool(sp.GetRequiredService<IOptions<TweetsConnectionStrings>>().Value.Tweets))
-            // EF Core logs every failed command as an error with a stack trace, including the unique violation of two
-            // concurrent retweets by one user, which TweetStore expects and handles. Failures that are not handled
-            // reach the caller and are logged there (ErrorShaping), so these two events stay at Debug.
-            .ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug))));
         services.AddSingleton<TweetStore>();
-        services.AddHealthChecks().AddDbContextCheck<TweetsDbContext>("tweets-db", tags: [HostingExtensions.ReadyTag]);
 
         // Events: Redis is optional at start (abortConnect=false) and never needed for readiness.
-        services.AddSingleton<RedisConnection>();
         services.AddSingleton<OutboxSignal>();
         services.AddHostedService<OutboxRelay>();
         services.AddHostedService<OutboxListener>();
@@ -80,33 +57,9 @@ public static class TweetsSubgraph
         // GraphQL
         services.AddScoped<TweetsByIdDataLoader>();
         services.AddScoped<RetweetCountsByTweetIdDataLoader>();
-        services.AddGraphQL(b => b
-            .AddSchema<TweetsSchema>()
-            .AddSystemTextJson()
-            .AddChirpFederation(AccessDirectives.Authenticated, AccessDirectives.RequiresScopes)
-            .AddGraphTypes(typeof(TweetsSchema).Assembly)
-            .AddChirpErrorShaping());
-        services.AddGraphQLNetExecutor<TweetsSchema>();
         return builder;
     }
 
     /// <summary>Problem details and request limits, identity assertions, health probes and <c>GET/POST /graphql</c>.</summary>
-    public static WebApplication MapTweetsSubgraph(this WebApplication app)
-    {
-        app.UseChirpServiceDefaults();
-        app.UseChirpIdentityAssertions();
-        app.MapChirpHealth();
-        app.MapGraphQLHttp("/graphql");
-        return app;
-    }
-
-    /// <summary>Applies pending EF Core migrations (<c>Data/Migrations</c>); returns 0, or 1 when the database refuses.</summary>
-    public static async Task<int> MigrateAsync(IServiceProvider services, string[] args, CancellationToken cancellationToken)
-    {
-        var contexts = services.GetRequiredService<IDbContextFactory<TweetsDbContext>>();
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await db.Database.MigrateAsync(cancellationToken);
-        return 0;
-    }
+    public static WebApplication MapTweetsSubgraph(this WebApplication app) => app.MapChirpSubgraph();
 }
-

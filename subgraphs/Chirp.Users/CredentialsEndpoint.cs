@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Chirp.Contracts;
 using Chirp.GraphQL.AspNetCore;
-using Chirp.Hosting;
+using Chirp.IdentityAssertions;
 using Chirp.Users.Data;
 
 namespace Chirp.Users;

@@ -6,19 +6,15 @@ using Chirp.Testing;
 namespace Chirp.Deployment.Tests;
 
 /// <summary>
-/// Images cannot be built on the build machines (no container engine), so each service's Dockerfile is
-/// checked statically: pinned base images, a non-root user, port 8080, and an entry point that runs the
-/// project's own assembly.
+/// Images cannot be built on the build machines (no container engine), so the one Dockerfile is checked
+/// statically for each service, as its build argument <c>PROJECT</c> makes it: pinned base images, a non-root
+/// user, port 8080, and an entry point that runs the project's own assembly.
 /// </summary>
 public sealed partial class DockerfileTests
 {
-    public static TheoryData<string> ServiceProjects => new()
-    {
-        "gateway/Chirp.Gateway",
-        "subgraphs/Chirp.Users",
-        "subgraphs/Chirp.Tweets",
-        "email-worker/Chirp.EmailWorker",
-    };
+    private static readonly string[] Projects = ["gateway/Chirp.Gateway", "subgraphs/Chirp.Users", "subgraphs/Chirp.Tweets", "email-worker/Chirp.EmailWorker"];
+
+    public static TheoryData<string> ServiceProjects => new(Projects);
 
     [Theory]
     [MemberData(nameof(ServiceProjects))]
@@ -41,7 +37,7 @@ public sealed partial class DockerfileTests
 
     [Theory]
     [MemberData(nameof(ServiceProjects))]
-    public void FinalImageRunsTheProjectAssemblyAsANonRootUserOnPort8080(string project)
+    public async Task FinalImageRunsTheProjectAssemblyAsANonRootUserOnPort8080(string project)
     {
         var final = Dockerfile.Load(project).Stages[^1];
 
@@ -51,10 +47,26 @@ public sealed partial class DockerfileTests
 
         Assert.Contains("8080", final.All("EXPOSE").SelectMany(e => e.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Select(p => p.Split('/')[0]));
 
+        // Runs the entry point as the container would, with echo in front of dotnet, so the test sees the command.
+        var env = final.All("ENV").SelectMany(e => EnvAssignment().Matches(e)).ToDictionary(m => m.Groups["name"].Value, m => m.Groups["value"].Value);
         var entrypoint = final.Last("ENTRYPOINT");
         Assert.NotNull(entrypoint);
-        var command = JsonSerializer.Deserialize<string[]>(entrypoint);
-        Assert.Equal(["dotnet", AssemblyName(project) + ".dll"], command ?? []);
+        var command = JsonSerializer.Deserialize<string[]>(entrypoint) ?? [];
+        Assert.Equal(["/bin/sh", "-c"], command.Take(2));
+        Assert.Contains("exec dotnet ", command[2], StringComparison.Ordinal);
+        var shown = await ChildProcesses.RunCheckedAsync("env",
+            [.. env.Select(e => $"{e.Key}={e.Value}"), "/bin/sh", "-c", command[2].Replace("exec dotnet ", "exec echo dotnet ", StringComparison.Ordinal), .. command[3..], "migrate"]);
+        Assert.Equal($"dotnet {AssemblyName(project)}.dll migrate", shown.Trim());
+    }
+
+    [Fact]
+    public void ServicesHaveNoDockerfilesOfTheirOwn()
+    {
+        Assert.True(File.Exists(RepoPaths.Combine("Dockerfile")));
+        foreach (var project in Projects)
+        {
+            Assert.False(File.Exists(RepoPaths.Combine(project, "Dockerfile")), $"{project}/Dockerfile: build with the root Dockerfile and --build-arg PROJECT={project}");
+        }
     }
 
     [Theory]
@@ -65,10 +77,11 @@ public sealed partial class DockerfileTests
         var csproj = $"{project}/{Path.GetFileName(project)}.csproj";
         var copies = dockerfile.Stages.SelectMany(s => s.All("COPY")).ToList();
 
-        Assert.Contains(dockerfile.Stages.SelectMany(s => s.All("RUN")), r => r.Contains("dotnet publish", StringComparison.Ordinal) && r.Contains(csproj, StringComparison.Ordinal));
+        Assert.Contains(dockerfile.Stages.SelectMany(s => s.All("RUN")), r => r.Contains("dotnet publish", StringComparison.Ordinal) && r.Contains(project, StringComparison.Ordinal));
         foreach (var reference in ProjectClosure(csproj))
         {
-            Assert.True(copies.Any(c => c.Split(' ').Contains(reference)), $"{project}/Dockerfile must COPY {reference} before the restore");
+            var folder = Path.GetDirectoryName(reference)!.Replace('\\', '/');
+            Assert.True(copies.Any(c => c.Split(' ').Any(a => a == reference || a == folder + "/*.csproj")), $"The Dockerfile must COPY {reference} before the restore (PROJECT={project})");
         }
 
         foreach (var shared in new[] { "Directory.Build.props", "Directory.Packages.props", "global.json" })
@@ -135,13 +148,17 @@ public sealed partial class DockerfileTests
     [GeneratedRegex(@"\d+\.\d+\.\d+")]
     private static partial Regex ExactVersion();
 
+    [GeneratedRegex(@"(?<name>[A-Za-z_][A-Za-z0-9_]*)=(?<value>\S+)")]
+    private static partial Regex EnvAssignment();
+
     /// <summary>A Dockerfile split into stages of (instruction, arguments), with continuation lines joined.</summary>
     private sealed record Dockerfile(IReadOnlyList<Dockerfile.Stage> Stages)
     {
+        /// <summary>The root Dockerfile with its build argument <c>PROJECT</c> set to <paramref name="project"/>.</summary>
         public static Dockerfile Load(string project)
         {
-            var path = RepoPaths.Combine(project, "Dockerfile");
-            Assert.True(File.Exists(path), $"{project} has no Dockerfile");
+            var path = RepoPaths.Combine("Dockerfile");
+            Assert.True(File.Exists(path), "The repository has no Dockerfile");
             var logical = new List<string>();
             var current = "";
             foreach (var raw in File.ReadAllLines(path))
@@ -158,7 +175,7 @@ public sealed partial class DockerfileTests
                     continue;
                 }
 
-                logical.Add(current + line);
+                logical.Add((current + line).Replace("${PROJECT}", project, StringComparison.Ordinal).Replace("$PROJECT", project, StringComparison.Ordinal));
                 current = "";
             }
 

@@ -20,33 +20,55 @@ internal static class Kustomize
     public static string? Kubectl { get; } = FindKubectl();
 
     /// <summary>
-    /// Renders <c>kustomize/overlays/<paramref name="overlay"/></c> from a temporary copy of <c>kustomize/</c>, in
-    /// which the git-ignored secret files that <c>scripts/dev-secrets</c> writes are replaced by placeholders,
-    /// so the result does not depend on the machine. Parses it with
-    /// <c>KubernetesYaml.LoadAllFromString(yaml, null, strict: true)</c>, which rejects unknown fields.
+    /// Renders <c>kustomize/overlays/<paramref name="overlay"/></c> (e.g. <c>dev</c>, <c>dev/secrets</c>) from a temporary
+    /// copy of the files of <c>kustomize/</c> that git tracks, as a fresh clone has them, so the result does not depend
+    /// on the machine. <paramref name="placeholders"/> adds files to the copy first (relative path, content). Parses it
+    /// with <c>KubernetesYaml.LoadAllFromString(yaml, null, strict: true)</c>, which rejects unknown fields.
     /// </summary>
-    public static Rendered Render(string overlay) => Cache.GetOrAdd(overlay, o => new Lazy<Rendered>(() => RenderNow(o))).Value;
+    /// <exception cref="InvalidOperationException"><c>kubectl kustomize</c> failed; the message has its error output.</exception>
+    public static Rendered Render(string overlay, IReadOnlyDictionary<string, string>? placeholders = null) =>
+        placeholders is null
+            ? Cache.GetOrAdd(overlay, o => new Lazy<Rendered>(() => RenderNow(o, null))).Value
+            : RenderNow(overlay, placeholders);
 
-    private static Rendered RenderNow(string overlay)
+    /// <summary>The overlays: every folder of <c>kustomize/overlays</c> with a <c>kustomization.yaml</c>.</summary>
+    public static IReadOnlyList<string> Overlays { get; } = [.. Directory.EnumerateDirectories(RepoPaths.Combine("kustomize", "overlays"))
+        .Where(d => File.Exists(Path.Combine(d, "kustomization.yaml"))).Select(d => Path.GetFileName(d)).Order(StringComparer.Ordinal)];
+
+    /// <summary>
+    /// Placeholders for the git-ignored files that <c>scripts/dev-secrets</c> writes into <c>overlays/dev/secrets</c>.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> DevSecretFiles { get; } = new Dictionary<string, string>
+    {
+        ["overlays/dev/secrets/identity-assertion.key"] = "cGxhY2Vob2xkZXItcGxhY2Vob2xkZXItcGxhY2Vob2xkZXI=\n",
+        ["overlays/dev/secrets/token-signing.pem"] = "placeholder\n",
+        ["overlays/dev/secrets/postgres.env"] = "POSTGRES_PASSWORD=placeholder\n",
+        ["overlays/dev/secrets/email-links.key"] = "cGxhY2Vob2xkZXItcGxhY2Vob2xkZXItbGlua3MtbGlua3M=\n",
+        ["overlays/dev/secrets/dkim.pem"] = "placeholder\n",
+        ["overlays/dev/secrets/users-database.env"] = "ConnectionStrings__Users=Host=postgres;Database=users;Username=postgres;Password=placeholder\n",
+        ["overlays/dev/secrets/tweets-database.env"] = "ConnectionStrings__Tweets=Host=postgres;Database=tweets;Username=postgres;Password=placeholder\n",
+        ["overlays/dev/secrets/email-database.env"] = "ConnectionStrings__Email=Host=postgres;Database=email;Username=postgres;Password=placeholder\n",
+    };
+
+    private static Rendered RenderNow(string overlay, IReadOnlyDictionary<string, string>? placeholders)
     {
         var copy = Path.Combine(Path.GetTempPath(), "chirp-kustomize-" + Guid.NewGuid().ToString("N"));
         try
         {
-            CopyDirectory(RepoPaths.Combine("kustomize"), copy);
-            var secrets = Path.Combine(copy, "overlays", "dev", "secrets");
-            Directory.CreateDirectory(secrets);
-            File.WriteAllText(Path.Combine(secrets, "identity-assertion.key"), "cGxhY2Vob2xkZXItcGxhY2Vob2xkZXItcGxhY2Vob2xkZXI=\n");
-            File.WriteAllText(Path.Combine(secrets, "token-signing.pem"), "placeholder\n");
-            File.WriteAllText(Path.Combine(secrets, "postgres.env"), "POSTGRES_PASSWORD=placeholder\n");
-            File.WriteAllText(Path.Combine(secrets, "email-links.key"), "cGxhY2Vob2xkZXItcGxhY2Vob2xkZXItbGlua3MtbGlua3M=\n");
-            File.WriteAllText(Path.Combine(secrets, "dkim.pem"), "placeholder\n");
-            foreach (var db in new[] { "users", "tweets", "email" })
+            var tracked = ChildProcesses.RunCheckedAsync("git", ["-C", RepoPaths.Root, "ls-files", "--", "kustomize"]).GetAwaiter().GetResult();
+            foreach (var file in tracked.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                var name = char.ToUpperInvariant(db[0]) + db[1..];
-                File.WriteAllText(Path.Combine(secrets, $"{db}-database.env"),
-                    $"ConnectionStrings__{name}=Host=postgres;Database={db};Username=postgres;Password=placeholder\n");
+                var target = Path.Combine(copy, Path.GetRelativePath("kustomize", file));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(RepoPaths.Combine(file), target);
             }
 
+            foreach (var (file, content) in placeholders ?? new Dictionary<string, string>())
+            {
+                File.WriteAllText(Path.Combine(copy, file), content);
+            }
+
+            // Not ChildProcesses.RunAsync, which merges stderr into the output: only stdout is YAML.
             var info = new ProcessStartInfo(Kubectl!, ["kustomize", Path.Combine(copy, "overlays", overlay)])
             {
                 RedirectStandardOutput = true,
@@ -67,20 +89,6 @@ internal static class Kustomize
         finally
         {
             Directory.Delete(copy, recursive: true);
-        }
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.EnumerateFiles(from))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        }
-
-        foreach (var dir in Directory.EnumerateDirectories(from))
-        {
-            CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
         }
     }
 

@@ -13,7 +13,8 @@ public sealed class KustomizeTests
     private static readonly string[] ChirpServices = ["gateway", "users", "tweets", "email-worker"];
     private static readonly string[] Subgraphs = ["users", "tweets", "email-worker"];
 
-    public static TheoryData<string> Overlays => new() { "dev", "prod" };
+    /// <summary>Every overlay, rendered from the files of a fresh clone (<see cref="Kustomize.Render"/>): no generated secrets.</summary>
+    public static TheoryData<string> Overlays => new(Kustomize.Overlays);
 
     [SkippableTheory]
     [MemberData(nameof(Overlays))]
@@ -182,23 +183,29 @@ public sealed class KustomizeTests
     {
         var dev = RenderOrSkip("dev");
         var prod = RenderOrSkip("prod");
+        var devSecrets = Kustomize.Render("dev/secrets", Kustomize.DevSecretFiles);
 
         Assert.Empty(prod.All<V1Secret>());
         Assert.DoesNotContain("secretGenerator", File.ReadAllText(RepoPaths.Combine("kustomize", "overlays", "prod", "kustomization.yaml")), StringComparison.Ordinal);
 
-        var devSecrets = dev.All<V1Secret>().Select(s => s.Metadata.Name[..s.Metadata.Name.LastIndexOf('-')]).ToHashSet();
-        var referencedInProd = Workloads(prod).SelectMany(w => w.Pod.Containers.Concat(w.Pod.InitContainers ?? []))
-            .SelectMany(c => c.EnvFrom ?? []).Where(e => e.SecretRef is not null).Select(e => e.SecretRef.Name)
-            .Concat(Workloads(prod).SelectMany(w => w.Pod.Volumes ?? []).Where(v => v.Secret is not null).Select(v => v.Secret.SecretName))
-            .ToHashSet();
-        Assert.Subset(devSecrets, referencedInProd);
+        // The overlay generates only what holds no secret (with a hash suffix); dev/secrets the rest, under the plain
+        // names the workloads use, in the overlay's namespace.
+        Assert.All(devSecrets.All<V1Secret>(), s => Assert.Equal("chirp-dev", s.Metadata.NamespaceProperty));
+        var generated = dev.All<V1Secret>().Select(s => s.Metadata.Name)
+            .Concat(devSecrets.All<V1Secret>().Select(s => s.Metadata.Name)).ToHashSet();
+        Assert.Subset(generated, ReferencedSecrets(dev));
+        var plainNames = dev.All<V1Secret>().Select(s => s.Metadata.Name[..s.Metadata.Name.LastIndexOf('-')])
+            .Concat(devSecrets.All<V1Secret>().Select(s => s.Metadata.Name)).ToHashSet();
+        Assert.Subset(plainNames, ReferencedSecrets(prod));
 
         var ignore = File.ReadAllLines(RepoPaths.Combine(".gitignore"));
-        var kustomization = File.ReadAllText(RepoPaths.Combine("kustomize", "overlays", "dev", "kustomization.yaml"));
-        foreach (var file in System.Text.RegularExpressions.Regex.Matches(kustomization, @"secrets/[\w.-]+").Select(m => m.Value).Distinct())
+        var kustomization = File.ReadAllText(RepoPaths.Combine("kustomize", "overlays", "dev", "secrets", "kustomization.yaml"));
+        var named = System.Text.RegularExpressions.Regex.Matches(kustomization, @"[\w.-]+\.(key|pem|env)\b").Select(m => m.Value)
+            .Where(f => !f.StartsWith("dev.", StringComparison.Ordinal) && f != "private.pem").ToHashSet();
+        Assert.Equal(Kustomize.DevSecretFiles.Keys.Select(f => Path.GetFileName(f)).ToHashSet(), named);
+        foreach (var file in named)
         {
-            var extension = Path.GetExtension(file);
-            Assert.Contains($"kustomize/overlays/dev/secrets/*{extension}", ignore);
+            Assert.Contains($"kustomize/overlays/dev/secrets/*{Path.GetExtension(file)}", ignore);
         }
     }
 
@@ -226,6 +233,12 @@ public sealed class KustomizeTests
         Skip.If(Kustomize.Kubectl is null, "kubectl is not installed, so the kustomize overlays cannot be rendered here.");
         return Kustomize.Render(overlay);
     }
+
+    private static HashSet<string> ReferencedSecrets(Kustomize.Rendered rendered) =>
+        Workloads(rendered).SelectMany(w => w.Pod.Containers.Concat(w.Pod.InitContainers ?? []))
+            .SelectMany(c => c.EnvFrom ?? []).Where(e => e.SecretRef is not null).Select(e => e.SecretRef.Name)
+            .Concat(Workloads(rendered).SelectMany(w => w.Pod.Volumes ?? []).Where(v => v.Secret is not null).Select(v => v.Secret.SecretName))
+            .ToHashSet();
 
     private static IEnumerable<(string Name, V1PodSpec Pod)> Workloads(Kustomize.Rendered rendered) =>
         rendered.All<V1Deployment>().Select(d => (d.Metadata.Name, d.Spec.Template.Spec))

@@ -10,6 +10,7 @@ using Chirp.EmailWorker.Data;
 using Chirp.EmailWorker.Links;
 using Chirp.EmailWorker.Mail;
 using Chirp.Hosting;
+using Chirp.IdentityAssertions;
 using Chirp.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -153,7 +154,7 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
             .BuildServiceProvider();
         await using (services)
         {
-            Assert.Equal(0, await EmailWorkerService.MigrateAsync(services, [], CancellationToken.None));
+            Assert.Equal(0, await ChirpDatabase.MigrateAsync<EmailDbContext>(services, [], CancellationToken.None));
         }
     }
 
@@ -254,6 +255,29 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
 
     public EmailDbContext CreateDbContext() =>
         new(new DbContextOptionsBuilder<EmailDbContext>().UseNpgsql(EmailConnectionString).Options);
+
+    /// <summary>The user that <see cref="StartWithAliceAsync"/> opted in to retweet mail at the verified <c>alice@example.test</c>.</summary>
+    public Guid Alice { get; private set; }
+
+    /// <summary>
+    /// <see cref="StartAsync"/>, then opts <see cref="Alice"/> in to retweet mail with the verified address
+    /// <c>alice@example.test</c>: the arrange step of most consumer tests.
+    /// </summary>
+    public static async Task<EmailWorkerHarness> StartWithAliceAsync(PostgresServer postgres, IDictionary<string, string?>? settings = null, bool startWorker = true)
+    {
+        var harness = await StartAsync(postgres, settings, startWorker);
+        try
+        {
+            harness.Alice = Guid.CreateVersion7();
+            await harness.SetSettingsAsync(harness.Alice, "alice@example.test");
+            return harness;
+        }
+        catch
+        {
+            await harness.DisposeAsync();
+            throw;
+        }
+    }
 
     /// <summary>Stores a user's settings directly, as they would be after updates and a confirmation.</summary>
     public async Task SetSettingsAsync(Guid userId, string? address, bool verified = true, bool notifyOnRetweet = true)

@@ -15,10 +15,8 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
     [Fact]
     public async Task OptedInVerifiedAuthorGetsOneMailNamingTheRetweeterAndQuotingTheTweet()
     {
-        await using var h = await EmailWorkerHarness.StartAsync(postgres.Server);
-        var alice = Guid.CreateVersion7();
-        await h.SetSettingsAsync(alice, "alice@example.test");
-        var e = EmailWorkerHarness.NewEvent(alice, "Carol Jones", "carol", "My first tweet");
+        await using var h = await EmailWorkerHarness.StartWithAliceAsync(postgres.Server);
+        var e = EmailWorkerHarness.NewEvent(h.Alice, "Carol Jones", "carol", "My first tweet");
 
         var id = await h.AddEventAsync(e);
 
@@ -67,10 +65,8 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
     [Fact]
     public async Task SameEventDeliveredTwiceSendsOneMail()
     {
-        await using var h = await EmailWorkerHarness.StartAsync(postgres.Server);
-        var alice = Guid.CreateVersion7();
-        await h.SetSettingsAsync(alice, "alice@example.test");
-        var e = EmailWorkerHarness.NewEvent(alice);
+        await using var h = await EmailWorkerHarness.StartWithAliceAsync(postgres.Server);
+        var e = EmailWorkerHarness.NewEvent(h.Alice);
 
         await h.AddEventAsync(e);
         var second = await h.AddEventAsync(e);
@@ -84,12 +80,10 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
     [Fact]
     public async Task TransientSmtpFailureIsRetriedAndSendsExactlyOneMail()
     {
-        await using var h = await EmailWorkerHarness.StartAsync(postgres.Server);
-        var alice = Guid.CreateVersion7();
-        await h.SetSettingsAsync(alice, "alice@example.test");
+        await using var h = await EmailWorkerHarness.StartWithAliceAsync(postgres.Server);
         h.Smtp.FailNext(1, 451, "4.3.0 try again later");
 
-        var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(alice));
+        var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(h.Alice));
 
         await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
         await h.WaitUntilAcknowledgedAsync(id);
@@ -101,11 +95,9 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
     [Fact]
     public async Task PermanentSmtpFailureMovesTheEntryToTheDeadLetterStream()
     {
-        await using var h = await EmailWorkerHarness.StartAsync(postgres.Server);
-        var alice = Guid.CreateVersion7();
-        await h.SetSettingsAsync(alice, "alice@example.test");
+        await using var h = await EmailWorkerHarness.StartWithAliceAsync(postgres.Server);
         h.Smtp.FailNext(1, 554, "5.7.1 rejected");
-        var e = EmailWorkerHarness.NewEvent(alice);
+        var e = EmailWorkerHarness.NewEvent(h.Alice);
 
         var id = await h.AddEventAsync(e);
 
@@ -122,16 +114,14 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
     [Fact]
     public async Task TransientFailuresUntilMaxDeliveriesMoveTheEntryToTheDeadLetterStream()
     {
-        await using var h = await EmailWorkerHarness.StartAsync(postgres.Server, new Dictionary<string, string?>
+        await using var h = await EmailWorkerHarness.StartWithAliceAsync(postgres.Server, new Dictionary<string, string?>
         {
             ["EmailWorker:MaxDeliveries"] = "3",
             ["EmailWorker:RetryBaseDelay"] = "00:00:00.050",
         });
-        var alice = Guid.CreateVersion7();
-        await h.SetSettingsAsync(alice, "alice@example.test");
         h.Smtp.FailNext(100, 421, "4.4.2 busy");
 
-        var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(alice));
+        var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(h.Alice));
 
         var dead = await h.WaitForDeadLetterAsync();
         await h.WaitUntilAcknowledgedAsync(id);
@@ -143,11 +133,9 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
     [Fact]
     public async Task ReplayedDeadLetterIsMailed()
     {
-        await using var h = await EmailWorkerHarness.StartAsync(postgres.Server);
-        var alice = Guid.CreateVersion7();
-        await h.SetSettingsAsync(alice, "alice@example.test");
+        await using var h = await EmailWorkerHarness.StartWithAliceAsync(postgres.Server);
         h.Smtp.FailNext(1, 550, "5.1.1 mailbox unavailable");
-        await h.AddEventAsync(EmailWorkerHarness.NewEvent(alice));
+        await h.AddEventAsync(EmailWorkerHarness.NewEvent(h.Alice));
         var dead = await h.WaitForDeadLetterAsync();
 
         var command = EmailWorkerService.Commands["dead-letters"];
@@ -169,49 +157,39 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
     [Fact]
     public async Task EventWrittenBeforeTheWorkersFirstStartIsMailed()
     {
-        await using var h = await EmailWorkerHarness.StartAsync(postgres.Server, startWorker: false);
-        var alice = Guid.CreateVersion7();
-        await h.SetSettingsAsync(alice, "alice@example.test");
-        var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(alice));
+        await using var h = await EmailWorkerHarness.StartWithAliceAsync(postgres.Server, startWorker: false);
+        var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(h.Alice));
 
         await h.StartWorkerAsync();
 
-        await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
-        await h.WaitUntilAcknowledgedAsync(id);
-        Assert.Single(h.Smtp.Messages);
+        await AssertAliceGotOneMailAsync(h, id);
     }
 
     [Fact]
     public async Task EventWrittenWhileTheWorkerIsStoppedIsMailedAfterItStarts()
     {
-        await using var h = await EmailWorkerHarness.StartAsync(postgres.Server);
-        var alice = Guid.CreateVersion7();
-        await h.SetSettingsAsync(alice, "alice@example.test");
+        await using var h = await EmailWorkerHarness.StartWithAliceAsync(postgres.Server);
         await h.WaitForGroupAsync();
         await h.StopWorkerAsync();
 
-        var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(alice));
+        var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(h.Alice));
         await Task.Delay(300);
         Assert.Empty(h.Smtp.Messages);
         await h.StartWorkerAsync();
 
-        await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
-        await h.WaitUntilAcknowledgedAsync(id);
-        Assert.Single(h.Smtp.Messages);
+        await AssertAliceGotOneMailAsync(h, id);
     }
 
     [Fact]
     public async Task EntryReadByAConsumerThatDiedBeforeSendingIsReclaimedAndMailedOnce()
     {
-        await using var h = await EmailWorkerHarness.StartAsync(postgres.Server, new Dictionary<string, string?>
+        await using var h = await EmailWorkerHarness.StartWithAliceAsync(postgres.Server, new Dictionary<string, string?>
         {
             ["EmailWorker:ClaimIdleTime"] = "00:00:01",
             ["EmailWorker:RetryMaxDelay"] = "00:00:00.500",
         }, startWorker: false);
-        var alice = Guid.CreateVersion7();
-        await h.SetSettingsAsync(alice, "alice@example.test");
         await h.Db.StreamCreateConsumerGroupAsync(TweetRetweetedStream.StreamName, TweetRetweetedStream.EmailWorkerGroup, StreamPosition.Beginning, createStream: true);
-        var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(alice));
+        var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(h.Alice));
         // A worker on another host reads the entry and is killed before it sends anything.
         var read = await h.Db.StreamReadGroupAsync(TweetRetweetedStream.StreamName, TweetRetweetedStream.EmailWorkerGroup, "dead-host-4242", StreamPosition.NewMessages, 10);
         Assert.Single(read);
@@ -219,35 +197,27 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
 
         await h.StartWorkerAsync();
 
-        await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
-        await h.WaitUntilAcknowledgedAsync(id);
-        Assert.Single(h.Smtp.Messages);
+        await AssertAliceGotOneMailAsync(h, id);
     }
 
     [Fact]
     public async Task RedisRestartWhileTheWorkerIsIdleThenAnEventSendsOneMail()
     {
-        await using var h = await EmailWorkerHarness.StartAsync(postgres.Server);
-        var alice = Guid.CreateVersion7();
-        await h.SetSettingsAsync(alice, "alice@example.test");
+        await using var h = await EmailWorkerHarness.StartWithAliceAsync(postgres.Server);
         await h.WaitForGroupAsync();
 
         await h.Redis.StopAsync();
         await Task.Delay(500);
         await h.Redis.StartAgainAsync();
-        var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(alice));
+        var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(h.Alice));
 
-        await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
-        await h.WaitUntilAcknowledgedAsync(id);
-        Assert.Single(h.Smtp.Messages);
+        await AssertAliceGotOneMailAsync(h, id);
     }
 
     [Fact]
     public async Task WorkerThatStartsWhileRedisIsDownMailsOnceRedisIsBack()
     {
-        await using var h = await EmailWorkerHarness.StartAsync(postgres.Server, startWorker: false);
-        var alice = Guid.CreateVersion7();
-        await h.SetSettingsAsync(alice, "alice@example.test");
+        await using var h = await EmailWorkerHarness.StartWithAliceAsync(postgres.Server, startWorker: false);
         await h.Redis.StopAsync();
 
         await h.StartWorkerAsync();
@@ -258,11 +228,9 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
 
         await Task.Delay(1000);
         await h.Redis.StartAgainAsync();
-        var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(alice));
+        var id = await h.AddEventAsync(EmailWorkerHarness.NewEvent(h.Alice));
 
-        await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
-        await h.WaitUntilAcknowledgedAsync(id);
-        Assert.Single(h.Smtp.Messages);
+        await AssertAliceGotOneMailAsync(h, id);
     }
 
     public static TheoryData<string, string?, string?, string?> PoisonEntries => new()
@@ -310,13 +278,11 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
     [Fact]
     public async Task NonAsciiNameAndTextGiveSevenBitEncodedHeadersThatDecodeExactlyAndAUtf8Body()
     {
-        await using var h = await EmailWorkerHarness.StartAsync(postgres.Server);
-        var alice = Guid.CreateVersion7();
-        await h.SetSettingsAsync(alice, "alice@example.test");
+        await using var h = await EmailWorkerHarness.StartWithAliceAsync(postgres.Server);
         const string name = "Zoë Ångström 🐦";
         const string text = "Grüße ☕";
 
-        await h.AddEventAsync(EmailWorkerHarness.NewEvent(alice, name, "zoe", text));
+        await h.AddEventAsync(EmailWorkerHarness.NewEvent(h.Alice, name, "zoe", text));
 
         var mail = await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
         Assert.All(mail.Raw, b => Assert.True(b < 0x80, "every byte on the wire is 7-bit"));
@@ -338,11 +304,9 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
     [Fact]
     public async Task DisplayNameWithCrLfNeverAddsAHeaderOrARecipient()
     {
-        await using var h = await EmailWorkerHarness.StartAsync(postgres.Server);
-        var alice = Guid.CreateVersion7();
-        await h.SetSettingsAsync(alice, "alice@example.test");
+        await using var h = await EmailWorkerHarness.StartWithAliceAsync(postgres.Server);
 
-        await h.AddEventAsync(EmailWorkerHarness.NewEvent(alice, "Eve\r\nBcc: spy@evil.test", "eve\r\nX-Injected: 1", "hi\r\nthere"));
+        await h.AddEventAsync(EmailWorkerHarness.NewEvent(h.Alice, "Eve\r\nBcc: spy@evil.test", "eve\r\nX-Injected: 1", "hi\r\nthere"));
 
         var mail = await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
         Assert.Equal(["alice@example.test"], mail.RcptTo);
@@ -363,5 +327,13 @@ public sealed class RetweetMailTests(PostgresFixture postgres) : IClassFixture<P
         var unfolded = headers.Replace("\r\n ", " ", StringComparison.Ordinal).Replace("\r\n\t", "\t", StringComparison.Ordinal);
         var line = unfolded.Split("\r\n").Single(l => l.StartsWith(name + ":", StringComparison.OrdinalIgnoreCase));
         return line[(name.Length + 1)..].Trim();
+    }
+
+    /// <summary>The assert step of the delivery tests: Alice got exactly one mail and the entry <paramref name="id"/> is acknowledged.</summary>
+    private static async Task AssertAliceGotOneMailAsync(EmailWorkerHarness h, RedisValue id)
+    {
+        await h.Smtp.WaitForMailToAsync("alice@example.test", MailTimeout);
+        await h.WaitUntilAcknowledgedAsync(id);
+        Assert.Single(h.Smtp.Messages);
     }
 }

@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
-using Chirp.Hosting;
+using Chirp.IdentityAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 

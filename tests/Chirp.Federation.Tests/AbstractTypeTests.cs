@@ -6,16 +6,7 @@ namespace Chirp.Federation.Tests;
 /// <summary>Selections on interfaces: per concrete type, with entity hops only where the objects are of that type.</summary>
 public sealed class AbstractTypeTests
 {
-    private const string Library = """
-        schema @link(url: "https://specs.apollo.dev/link/v1.0") @link(url: "https://specs.apollo.dev/join/v0.3", for: EXECUTION) { query: Query }
-        directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, external: Boolean, override: String, usedOverridden: Boolean) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
-        directive @join__graph(name: String!, url: String!) on ENUM_VALUE
-        directive @join__implements(graph: join__Graph!, interface: String!) repeatable on OBJECT | INTERFACE
-        directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR
-        directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA
-        scalar join__FieldSet
-        scalar link__Import
-        enum link__Purpose { SECURITY EXECUTION }
+    private static readonly string Library = TestSupergraph.WithJoinDefinitions("""
         enum join__Graph {
           CATALOG @join__graph(name: "catalog", url: "http://localhost:4001/graphql")
           REVIEWS @join__graph(name: "reviews", url: "http://localhost:4002/graphql")
@@ -33,7 +24,7 @@ public sealed class AbstractTypeTests
         type Query @join__type(graph: CATALOG) @join__type(graph: REVIEWS) {
           items: [Item!]! @join__field(graph: CATALOG)
         }
-        """;
+        """);
 
     private static readonly Supergraph Supergraph = Supergraph.Parse(Library);
 

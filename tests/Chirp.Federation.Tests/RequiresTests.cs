@@ -7,15 +7,7 @@ namespace Chirp.Federation.Tests;
 /// <summary>Entity hops whose owner needs more than the key (<c>@requires</c>), on a small supergraph of shop subgraphs.</summary>
 public sealed class RequiresTests
 {
-    private const string Shop = """
-        schema @link(url: "https://specs.apollo.dev/link/v1.0") @link(url: "https://specs.apollo.dev/join/v0.3", for: EXECUTION) { query: Query }
-        directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, external: Boolean, override: String, usedOverridden: Boolean) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
-        directive @join__graph(name: String!, url: String!) on ENUM_VALUE
-        directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR
-        directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA
-        scalar join__FieldSet
-        scalar link__Import
-        enum link__Purpose { SECURITY EXECUTION }
+    private static readonly string Shop = TestSupergraph.WithJoinDefinitions("""
         enum join__Graph {
           INVENTORY @join__graph(name: "inventory", url: "http://localhost:4001/graphql")
           PRODUCTS @join__graph(name: "products", url: "http://localhost:4002/graphql")
@@ -32,7 +24,7 @@ public sealed class RequiresTests
           topProducts: [Product] @join__field(graph: PRODUCTS)
           reviews: [Review] @join__field(graph: REVIEWS)
         }
-        """;
+        """);
 
     private static readonly Supergraph Supergraph = Supergraph.Parse(Shop);
 

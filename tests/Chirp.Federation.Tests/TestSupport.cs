@@ -12,6 +12,24 @@ internal static class TestSupergraph
 
     public static Supergraph Value => Instance.Value;
 
+    /// <summary>
+    /// <paramref name="sdl"/> (the <c>join__Graph</c> enum and the types of a small test supergraph) after the schema
+    /// definition and the <c>link</c> v1.0 and <c>join</c> v0.3 definitions that every supergraph starts with.
+    /// </summary>
+    public static string WithJoinDefinitions(string sdl) => JoinDefinitions + "\n" + sdl;
+
+    private const string JoinDefinitions = """
+        schema @link(url: "https://specs.apollo.dev/link/v1.0") @link(url: "https://specs.apollo.dev/join/v0.3", for: EXECUTION) { query: Query }
+        directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, external: Boolean, override: String, usedOverridden: Boolean) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
+        directive @join__graph(name: String!, url: String!) on ENUM_VALUE
+        directive @join__implements(graph: join__Graph!, interface: String!) repeatable on OBJECT | INTERFACE
+        directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR
+        directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA
+        scalar join__FieldSet
+        scalar link__Import
+        enum link__Purpose { SECURITY EXECUTION }
+        """;
+
     public static string RepositoryRoot()
     {
         var directory = AppContext.BaseDirectory;

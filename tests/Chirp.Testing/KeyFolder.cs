@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using Chirp.Hosting;
+using Chirp.IdentityAssertions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
 using Chirp.GraphQL.AspNetCore;
-using Chirp.Hosting;
+using Chirp.IdentityAssertions;
 using Chirp.Testing;
 using Chirp.Tweets.Events;
 using GraphQLParser;

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
-using Chirp.Hosting;
+using Chirp.IdentityAssertions;
 using Chirp.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;

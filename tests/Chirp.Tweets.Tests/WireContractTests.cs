@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
 using Chirp.Testing;
-using Chirp.Tweets.Events;
 
 namespace Chirp.Tweets.Tests;
 
@@ -59,13 +58,13 @@ public sealed class WireContractTests
     public void TheChannelMessageCarriesTheEntryIdAndItsFieldsAndReadsBack()
     {
         var data = JsonSerializer.Serialize(Example, ContractsJsonContext.Default.TweetRetweeted);
-        var entry = new TweetRetweetedEntry("1732883696789-0", "tweet-retweeted", "1", data);
+        var entry = new TweetRetweetedEnvelope("1732883696789-0", "tweet-retweeted", "1", data);
 
-        var json = JsonNode.Parse(entry.ToJson())!.AsObject();
+        var json = JsonNode.Parse(entry.ToChannelMessage())!.AsObject();
 
         Assert.Equal(["id", "type", "v", "data"], json.Select(p => p.Key));
         Assert.Equal(data, json["data"]!.GetValue<string>());
-        Assert.True(TweetRetweetedEntry.TryParse(entry.ToJson(), out var parsed, out var @event));
+        Assert.True(TweetRetweetedEnvelope.TryParseChannelMessage(entry.ToChannelMessage(), out var parsed, out var @event));
         Assert.Equal(entry, parsed);
         Assert.Equal(Example, @event);
     }
@@ -79,5 +78,5 @@ public sealed class WireContractTests
     [InlineData("""{"id":"1-0","type":"tweet-retweeted","v":"1","data":"nope"}""")]
     [InlineData("""{"id":"1-0","type":"tweet-retweeted","v":"1","data":7}""")]
     public void AMalformedChannelMessageIsRefusedWithoutThrowing(string message) =>
-        Assert.False(TweetRetweetedEntry.TryParse(message, out _, out _));
+        Assert.False(TweetRetweetedEnvelope.TryParseChannelMessage(message, out _, out _));
 }

@@ -300,7 +300,7 @@ public sealed class RetweetMailConsumer(
                 continue;
             }
 
-            var e = RetweetEventEntry.TryRead(entry, out var poison);
+            var e = TweetRetweetedEnvelope.TryOpen(entry[TweetRetweetedStream.TypeField], entry[TweetRetweetedStream.VersionField], entry[TweetRetweetedStream.DataField], out var poison);
             if (e is null)
             {
                 await DeadLetterAsync(db, entry, poison, deliveries);

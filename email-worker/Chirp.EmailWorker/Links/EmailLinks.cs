@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using Chirp.Hosting;
+using Chirp.IdentityAssertions;
 using Microsoft.Extensions.Options;
 
 namespace Chirp.EmailWorker.Links;

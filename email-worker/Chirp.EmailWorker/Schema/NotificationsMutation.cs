@@ -2,8 +2,7 @@ using Chirp.Contracts;
 using Chirp.EmailWorker.Data;
 using Chirp.EmailWorker.Links;
 using Chirp.EmailWorker.Mail;
-using Chirp.GraphQL.AspNetCore.Federation;
-using Chirp.Hosting;
+using Chirp.Subgraphs;
 using GraphQL;
 using GraphQL.Types;
 using Microsoft.EntityFrameworkCore;
@@ -30,11 +29,7 @@ public sealed class NotificationsMutation : ObjectGraphType
             .ApplyDirective(AccessDirectives.RequiresScopes, AccessDirectives.ScopesArgument, new List<List<string>> { new() { ChirpScopes.EmailManage } })
             .ResolveAsync(async context =>
             {
-                var caller = context.User?.GetUserId() ?? throw GraphErrors.Unauthenticated("Sign in to change email settings.");
-                if (!Guid.TryParse(caller, out var userId))
-                {
-                    throw GraphErrors.Forbidden("The caller has no valid user id.");
-                }
+                var userId = context.RequireUserId("Sign in to change email settings.");
 
                 var input = context.GetArgument<IDictionary<string, object?>>("input");
                 var change = new SettingsChange(
@@ -43,7 +38,7 @@ public sealed class NotificationsMutation : ObjectGraphType
                     NotifyOnRetweet: input.TryGetValue("notifyOnRetweet", out var notify) ? notify as bool? : null);
                 if (change is { SetAddress: true, Address: { } text } && EmailAddressRule.Validate(text) is { } problem)
                 {
-                    throw GraphErrors.BadUserInput(problem);
+                    throw CodedErrors.BadUserInput(problem);
                 }
 
                 var (settings, confirm) = await SaveAsync(databases, time, links.Value.ConfirmationResendInterval, userId, change, context.CancellationToken);
@@ -104,7 +99,7 @@ public sealed class NotificationsMutation : ObjectGraphType
                 if (settings.ConfirmationSentAt is { } last && now - last < resendInterval)
                 {
                     var wait = Math.Max(1, (int)Math.Ceiling((resendInterval - (now - last)).TotalSeconds));
-                    throw new ExecutionError($"A confirmation mail went out moments ago; try again in {wait} s.") { Code = ErrorCodes.RateLimited };
+                    throw CodedErrors.Create(ErrorCodes.RateLimited, $"A confirmation mail went out moments ago; try again in {wait} s.");
                 }
 
                 settings.ConfirmationSentAt = now;

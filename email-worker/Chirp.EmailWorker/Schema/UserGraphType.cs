@@ -1,5 +1,5 @@
 using Chirp.EmailWorker.Data;
-using Chirp.Hosting;
+using Chirp.Subgraphs;
 using GraphQL.Federation;
 using GraphQL.Types;
 using Microsoft.EntityFrameworkCore;
@@ -29,10 +29,10 @@ public sealed class UserGraphType : ObjectGraphType<UserReference>
         Field<NonNullGraphType<IdGraphType>>("id").Resolve(c => c.Source.Id);
         Field<EmailSettingsGraphType>("emailSettings").ResolveAsync(async context =>
         {
-            var caller = context.User?.GetUserId() ?? throw GraphErrors.Unauthenticated("Sign in to read email settings.");
-            if (!Guid.TryParse(context.Source.Id, out var userId) || !Guid.TryParse(caller, out var callerId) || userId != callerId)
+            var callerId = context.RequireUserId("Sign in to read email settings.");
+            if (!Guid.TryParse(context.Source.Id, out var userId) || userId != callerId)
             {
-                throw GraphErrors.Forbidden("Only the user can read their own email settings.");
+                throw CodedErrors.Forbidden("Only the user can read their own email settings.");
             }
 
             await using var db = await databases.CreateDbContextAsync(context.CancellationToken);

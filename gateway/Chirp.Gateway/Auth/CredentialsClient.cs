@@ -1,7 +1,7 @@
 using System.Net;
 using Chirp.Contracts;
 using Chirp.Gateway.Federation;
-using Chirp.Hosting;
+using Chirp.IdentityAssertions;
 
 namespace Chirp.Gateway.Auth;
 

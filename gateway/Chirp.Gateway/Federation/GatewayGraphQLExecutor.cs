@@ -5,7 +5,7 @@ using Chirp.Contracts;
 using Chirp.Federation;
 using Chirp.Gateway.Auth;
 using Chirp.GraphQL.AspNetCore;
-using Chirp.Hosting;
+using Chirp.IdentityAssertions;
 
 namespace Chirp.Gateway.Federation;
 

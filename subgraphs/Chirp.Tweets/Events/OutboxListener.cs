@@ -1,3 +1,4 @@
+using Chirp.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -10,7 +11,7 @@ namespace Chirp.Tweets.Events;
 /// and connects again after a failure; the relay's poll covers the gap.
 /// </summary>
 public sealed class OutboxListener(
-    IOptions<TweetsConnectionStrings> connectionStrings,
+    IOptionsMonitor<DatabaseConnectionOptions> databases,
     IOptions<OutboxRelayOptions> options,
     OutboxSignal signal,
     ILogger<OutboxListener> logger) : BackgroundService
@@ -30,7 +31,7 @@ public sealed class OutboxListener(
 
         await Task.Yield();
         // Pooling off: a LISTEN session must not go back to the pool, and it does not count against the pool's budget.
-        var connectionString = new NpgsqlConnectionStringBuilder(connectionStrings.Value.Tweets)
+        var connectionString = new NpgsqlConnectionStringBuilder(databases.Get(TweetsSubgraph.DatabaseName).ConnectionString)
         {
             Pooling = false,
             ApplicationName = "chirp-tweets-outbox-listener",

@@ -14,7 +14,7 @@ namespace Chirp.Tweets.Events;
 /// Moves committed outbox rows to Redis (docs/architecture.md section 5). In a loop it claims due unsent rows with
 /// <c>SELECT ... FOR UPDATE SKIP LOCKED</c> inside a transaction (so several replicas share the rows and none sends
 /// a row another holds), and for each row runs <c>XADD tweet-retweeted * type tweet-retweeted v 1 data &lt;json&gt;</c>,
-/// then <c>PUBLISH tweet-retweeted &lt;entry JSON&gt;</c> (<see cref="TweetRetweetedEntry"/>), then marks it sent (one
+/// then <c>PUBLISH tweet-retweeted &lt;entry JSON&gt;</c> (<see cref="TweetRetweetedEnvelope"/>), then marks it sent (one
 /// <c>UPDATE</c> for all the sent rows of a batch). The
 /// pair is one server-side script per row (the channel message needs the id <c>XADD</c> returns) and the scripts of
 /// a whole batch go out pipelined, so a batch costs one round trip to Redis however many rows it holds.
@@ -189,7 +189,7 @@ public sealed class OutboxRelay(
         var sends = new List<(OutboxMessage Row, Activity? Activity, Task<RedisResult> Send)>(rows.Count);
         foreach (var row in rows)
         {
-            var message = new TweetRetweetedEntry(IdMarker, row.Type, TweetRetweetedStream.Version, row.Payload).ToJson();
+            var message = new TweetRetweetedEnvelope(IdMarker, row.Type, TweetRetweetedStream.Version, row.Payload).ToChannelMessage();
             var at = message.IndexOf(IdMarker, StringComparison.Ordinal);
             sends.Add((row, StartPublishActivity(row), batch.ScriptEvaluateAsync(
                 XaddAndPublish,

@@ -8,7 +8,7 @@ namespace Chirp.Tweets.Events;
 /// <summary>A retweet event as it arrived on the <c>tweet-retweeted</c> channel.</summary>
 /// <param name="Entry">The stream entry (its id and raw fields).</param>
 /// <param name="Event">The parsed event.</param>
-public sealed record RetweetNotice(TweetRetweetedEntry Entry, TweetRetweeted Event);
+public sealed record RetweetNotice(TweetRetweetedEnvelope Entry, TweetRetweeted Event);
 
 /// <summary>
 /// The process's one subscription to the Redis channel <c>tweet-retweeted</c>, fanned out to every GraphQL
@@ -44,7 +44,7 @@ public sealed class RetweetFeed(RedisConnection redisConnection, ILogger<Retweet
             return;
         }
 
-        if (!TweetRetweetedEntry.TryParse(message, out var entry, out var @event))
+        if (!TweetRetweetedEnvelope.TryParseChannelMessage(message, out var entry, out var @event))
         {
             logger.LogWarning("Dropped a malformed message on channel {Channel}.", TweetRetweetedStream.ChannelName);
             return;

@@ -1,3 +1,4 @@
+using Chirp.Subgraphs;
 using Chirp.Tweets.Data;
 
 namespace Chirp.Tweets.Schema;

@@ -1,4 +1,4 @@
-using Chirp.Contracts;
+using Chirp.Subgraphs;
 using Chirp.Tweets.Data;
 using GraphQL;
 using GraphQL.Types;
@@ -33,7 +33,7 @@ public static class TweetPaging
         var first = context.GetArgument<int?>("first") ?? DefaultPageSize;
         if (first is < 1 or > MaxPageSize)
         {
-            throw new ExecutionError($"'first' must be between 1 and {MaxPageSize}.") { Code = ErrorCodes.BadUserInput };
+            throw CodedErrors.BadUserInput($"'first' must be between 1 and {MaxPageSize}.");
         }
 
         TweetCursor? after = null;
@@ -42,7 +42,7 @@ public static class TweetPaging
         {
             after = TweetCursor.TryDecode(afterText, out var cursor)
                 ? cursor
-                : throw new ExecutionError("'after' is not a cursor of this connection.") { Code = ErrorCodes.BadUserInput };
+                : throw CodedErrors.BadUserInput("'after' is not a cursor of this connection.");
         }
 
         if (authorId is not { } author)

@@ -1,5 +1,5 @@
 using Chirp.Contracts;
-using Chirp.GraphQL.AspNetCore.Federation;
+using Chirp.Subgraphs;
 using Chirp.Tweets.Data;
 using GraphQL;
 using GraphQL.Types;
@@ -35,11 +35,11 @@ public sealed class TweetsMutation : ObjectGraphType
             .ApplyDirective(AccessDirectives.RequiresScopes, "scopes", TweetsWriteScopes)
             .ResolveAsync(async ctx =>
             {
-                var userId = ctx.RequireUser();
+                var userId = ctx.RequireUserId();
                 var input = ctx.GetArgument<CreateTweetInput>("input");
                 if (!TweetText.TryNormalize(input.Text, out var text, out var error))
                 {
-                    throw new ExecutionError(error) { Code = ErrorCodes.BadUserInput };
+                    throw CodedErrors.BadUserInput(error);
                 }
 
                 var tweet = await ctx.Tweets().CreateAsync(userId, text, ctx.CancellationToken);
@@ -51,11 +51,11 @@ public sealed class TweetsMutation : ObjectGraphType
             .ApplyDirective(AccessDirectives.RequiresScopes, "scopes", TweetsWriteScopes)
             .ResolveAsync(async ctx =>
             {
-                var userId = ctx.RequireUser();
+                var userId = ctx.RequireUserId();
                 var input = ctx.GetArgument<RetweetInput>("input");
                 var (handle, displayName) = ctx.User.Names();
                 var outcome = await ctx.Tweets().RetweetAsync(new Caller(userId, handle, displayName), input.TweetId, ctx.CancellationToken)
-                    ?? throw new ExecutionError("No tweet has this id.") { Code = ErrorCodes.NotFound };
+                    ?? throw CodedErrors.NotFound("No tweet has this id.");
                 return new RetweetPayload(outcome.Retweet, outcome.Created);
             });
     }

@@ -1,4 +1,4 @@
-using Chirp.GraphQL.AspNetCore.Federation;
+using Chirp.Subgraphs;
 using Chirp.Tweets.Data;
 using GraphQL;
 using GraphQL.DataLoader;
@@ -21,6 +21,6 @@ public sealed class TweetsQuery : ObjectGraphType
             .Argument<IntGraphType>("first", a => a.DefaultValue = TweetPaging.DefaultPageSize)
             .Argument<StringGraphType>("after")
             .ApplyDirective(AccessDirectives.Authenticated)
-            .ResolveAsync(async ctx => await TweetPaging.LoadAsync(ctx, ctx.RequireUser()));
+            .ResolveAsync(async ctx => await TweetPaging.LoadAsync(ctx, ctx.RequireUserId()));
     }
 }

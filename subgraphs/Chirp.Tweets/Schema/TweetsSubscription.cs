@@ -1,4 +1,4 @@
-using Chirp.GraphQL.AspNetCore.Federation;
+using Chirp.Subgraphs;
 using Chirp.Tweets.Data;
 using Chirp.Tweets.Events;
 using GraphQL;
@@ -19,7 +19,7 @@ public sealed class TweetsSubscription : ObjectGraphType
 
         Field<NonNullGraphType<TweetRetweetedGraphType>, RetweetNotice>("tweetRetweeted")
             .ApplyDirective(AccessDirectives.Authenticated)
-            .ResolveStream(ctx => feed.ForTweetAuthor(ctx.RequireUser().ToString("D")));
+            .ResolveStream(ctx => feed.ForTweetAuthor(ctx.RequireUserId().ToString("D")));
     }
 }
 

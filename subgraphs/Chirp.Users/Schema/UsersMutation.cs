@@ -1,6 +1,5 @@
 using Chirp.Contracts;
-using Chirp.GraphQL.AspNetCore.Federation;
-using Chirp.Hosting;
+using Chirp.Subgraphs;
 using Chirp.Users.Data;
 using GraphQL;
 using GraphQL.Types;
@@ -36,7 +35,7 @@ public sealed class UsersMutation : ObjectGraphType
             .Argument<NonNullGraphType<UpdateProfileInputGraphType>>("input")
             .ResolveAsync(async context =>
             {
-                var userId = context.User?.GetUserId() ?? throw new UserAccountException(ErrorCodes.Unauthenticated, "Sign in to change your profile.");
+                var userId = context.RequireUserId("Sign in to change your profile.").ToString("D");
                 var input = context.GetArgument<UpdateProfileInput>("input");
                 var user = await context.RequestServices!.GetRequiredService<UserAccounts>()
                     .UpdateProfileAsync(userId, input.DisplayName, context.CancellationToken);
@@ -48,7 +47,7 @@ public sealed class UsersMutation : ObjectGraphType
             .Argument<NonNullGraphType<ChangePasswordInputGraphType>>("input")
             .ResolveAsync(async context =>
             {
-                var userId = context.User?.GetUserId() ?? throw new UserAccountException(ErrorCodes.Unauthenticated, "Sign in to change your password.");
+                var userId = context.RequireUserId("Sign in to change your password.").ToString("D");
                 var input = context.GetArgument<ChangePasswordInput>("input");
                 var user = await context.RequestServices!.GetRequiredService<UserAccounts>()
                     .ChangePasswordAsync(userId, input.CurrentPassword, input.NewPassword, context.CancellationToken);

@@ -1,5 +1,5 @@
-using Chirp.GraphQL.AspNetCore.Federation;
-using Chirp.Hosting;
+using Chirp.IdentityAssertions;
+using Chirp.Subgraphs;
 using Chirp.Users.Data;
 using GraphQL;
 using GraphQL.DataLoader;
@@ -34,8 +34,9 @@ public sealed class UsersQuery : ObjectGraphType
     }
 
     /// <summary>A batched lookup by id; null for an id that is not a UUID, without asking the database.</summary>
-    internal static IDataLoaderResult<User?> LoadById(IResolveFieldContext context, string? id) =>
-        UserRules.TryParseId(id, out var guid)
-            ? context.RequestServices!.GetRequiredService<UsersByIdDataLoader>().Load(guid)
-            : UsersByIdDataLoader.NoUser;
+    internal static IDataLoaderResult<User?> LoadById(IResolveFieldContext context, string? id)
+    {
+        var users = context.RequestServices!.GetRequiredService<UsersByIdDataLoader>();
+        return UserRules.TryParseId(id, out var guid) ? users.Load(guid) : users.None;
+    }
 }

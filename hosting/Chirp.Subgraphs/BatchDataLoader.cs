@@ -1,6 +1,6 @@
 using GraphQL.DataLoader;
 
-namespace Chirp.Tweets.Schema;
+namespace Chirp.Subgraphs;
 
 /// <summary>
 /// A minimal batching loader over <see cref="IDataLoaderResult{T}"/> (GraphQL.NET 8 ships no DataLoader classes).
@@ -14,6 +14,11 @@ public abstract class BatchDataLoader<TKey, TValue>
 {
     private readonly Lock _gate = new();
     private Batch? _open;
+
+    private static readonly Known NoValue = new();
+
+    /// <summary>An already known "no value", for keys that need no fetch (e.g. an id that is not a UUID).</summary>
+    public IDataLoaderResult<TValue?> None => NoValue;
 
     /// <summary>Fetches the values of <paramref name="keys"/>; keys without a value may be missing from the result.</summary>
     protected abstract Task<IReadOnlyDictionary<TKey, TValue>> FetchAsync(IReadOnlyCollection<TKey> keys, CancellationToken cancellationToken);
@@ -64,5 +69,12 @@ public abstract class BatchDataLoader<TKey, TValue>
 
         async Task<object?> IDataLoaderResult.GetResultAsync(CancellationToken cancellationToken) =>
             await GetResultAsync(cancellationToken);
+    }
+
+    private sealed class Known : IDataLoaderResult<TValue?>
+    {
+        public Task<TValue?> GetResultAsync(CancellationToken cancellationToken = default) => Task.FromResult<TValue?>(default);
+
+        Task<object?> IDataLoaderResult.GetResultAsync(CancellationToken cancellationToken) => Task.FromResult<object?>(default(TValue));
     }
 }

@@ -1,12 +1,12 @@
 using System.Collections;
 using Chirp.Contracts;
-using Chirp.Hosting;
+using Chirp.IdentityAssertions;
 using GraphQL;
 using GraphQL.DI;
 using GraphQL.Instrumentation;
 using GraphQL.Types;
 
-namespace Chirp.GraphQL.AspNetCore.Federation;
+namespace Chirp.Subgraphs;
 
 /// <summary>
 /// Apollo Federation v2.5 access directives as Chirp's subgraphs apply them: <c>@authenticated</c> and

@@ -5,7 +5,7 @@ using GraphQL.Execution;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Chirp.GraphQL.AspNetCore.Federation;
+namespace Chirp.Subgraphs;
 
 /// <summary>
 /// Error shaping of Chirp's GraphQL.NET subgraphs: errors carry <c>extensions.code</c> only (no <c>codes</c> list,

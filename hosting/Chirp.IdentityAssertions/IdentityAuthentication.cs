@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Chirp.Hosting;
+namespace Chirp.IdentityAssertions;
 
 /// <summary>Claim types that a verified identity assertion becomes inside a service.</summary>
 public static class ChirpClaims

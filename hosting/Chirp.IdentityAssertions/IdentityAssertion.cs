@@ -3,10 +3,11 @@ using System.ComponentModel.DataAnnotations;
 using System.Text;
 using System.Text.Json;
 using Chirp.Contracts;
+using Chirp.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Chirp.Hosting;
+namespace Chirp.IdentityAssertions;
 
 /// <summary>
 /// Internal HMAC keys for <see cref="ChirpHeaders.Identity"/> assertions (section <c>IdentityAssertion</c>): the files
