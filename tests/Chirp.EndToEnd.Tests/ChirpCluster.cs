@@ -176,17 +176,7 @@ public sealed class ChirpCluster : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var owned in _owned)
-        {
-            try
-            {
-                await owned.DisposeAsync();
-            }
-            catch (Exception e)
-            {
-                Console.Error.WriteLine($"Cleanup failed: {e.Message}");
-            }
-        }
+        await OwnedResources.DisposeAllAsync(_owned);
 
         AssertionKeys.Dispose();
         LinkKeys.Dispose();

@@ -287,17 +287,7 @@ public sealed class TracingTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var owned in _owned)
-        {
-            try
-            {
-                await owned.DisposeAsync();
-            }
-            catch (Exception e)
-            {
-                Console.Error.WriteLine($"Cleanup failed: {e.Message}");
-            }
-        }
+        await OwnedResources.DisposeAllAsync(_owned);
 
         _assertionKeys.Dispose();
         _linkKeys.Dispose();
