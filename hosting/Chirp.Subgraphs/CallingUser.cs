@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Chirp.Contracts;
 using Chirp.IdentityAssertions;
 using GraphQL;
 
@@ -16,7 +17,7 @@ public static class CallingUser
     /// <param name="message">What the caller reads when anonymous, e.g. "Sign in to change your profile.".</param>
     /// <exception cref="ExecutionError">UNAUTHENTICATED when the caller is anonymous or its id is not a UUID.</exception>
     public static Guid RequireUserId(this IResolveFieldContext context, string message = "You must be signed in.") =>
-        Guid.TryParseExact(context.User?.GetUserId(), "D", out var userId) ? userId : throw CodedErrors.Unauthenticated(message);
+        ChirpIds.TryParse(context.User?.GetUserId(), out var userId) ? userId : throw CodedErrors.Unauthenticated(message);
 
     /// <summary>The caller's handle and display name (from the identity assertion), or empty strings.</summary>
     public static (string Handle, string DisplayName) Names(this ClaimsPrincipal? user) =>

@@ -27,9 +27,6 @@ public sealed class TweetStore(IDbContextFactory<TweetsDbContext> contexts, Outb
 {
     private const string NotifyOutbox = "NOTIFY " + OutboxListener.Channel;
 
-    /// <summary>Parses a tweet or user id: a UUID in its canonical <c>8-4-4-4-12</c> form; anything else is not an id.</summary>
-    public static bool TryParseId(string? id, out Guid value) => Guid.TryParseExact(id, "D", out value);
-
     /// <summary>Creates an original tweet. <paramref name="text"/> must already be normalised by <see cref="TweetText"/>.</summary>
     public async Task<Tweet> CreateAsync(Guid authorId, string text, CancellationToken cancellationToken)
     {
@@ -50,7 +47,7 @@ public sealed class TweetStore(IDbContextFactory<TweetsDbContext> contexts, Outb
     /// <returns>The outcome, or null when <paramref name="tweetId"/> is malformed or names no tweet.</returns>
     public async Task<RetweetOutcome?> RetweetAsync(Caller caller, string tweetId, CancellationToken cancellationToken)
     {
-        if (!TryParseId(tweetId, out var targetId))
+        if (!ChirpIds.TryParse(tweetId, out var targetId))
         {
             return null;
         }

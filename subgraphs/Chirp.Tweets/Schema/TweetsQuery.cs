@@ -15,7 +15,7 @@ public sealed class TweetsQuery : ObjectGraphType
 
         Field<TweetGraphType, IDataLoaderResult<Tweet?>?>("tweet")
             .Argument<NonNullGraphType<IdGraphType>>("id")
-            .Resolve(ctx => TweetStore.TryParseId(ctx.GetArgument<string>("id"), out var id) ? ctx.TweetsById().Load(id) : null);
+            .Resolve(ctx => ctx.TweetsById().LoadById(ctx.GetArgument<string>("id")));
 
         Field<NonNullGraphType<TweetConnectionGraphType>, TweetPage>("myTweets")
             .Argument<IntGraphType>("first", a => a.DefaultValue = TweetPaging.DefaultPageSize)

@@ -32,9 +32,9 @@ public sealed class TweetRetweetedGraphType : ObjectGraphType<RetweetNotice>
         Field<NonNullGraphType<IdGraphType>, string>("eventId").Resolve(ctx => ctx.Source.Event.EventId);
         Field<NonNullGraphType<DateTimeGraphType>, DateTime>("occurredAt").Resolve(ctx => ctx.Source.Event.OccurredAt.UtcDateTime);
         Field<NonNullGraphType<TweetGraphType>, IDataLoaderResult<Tweet?>?>("retweet")
-            .Resolve(ctx => TweetStore.TryParseId(ctx.Source.Event.RetweetId, out var id) ? ctx.TweetsById().Load(id) : null);
+            .Resolve(ctx => ctx.TweetsById().LoadById(ctx.Source.Event.RetweetId));
         Field<NonNullGraphType<TweetGraphType>, IDataLoaderResult<Tweet?>?>("originalTweet")
-            .Resolve(ctx => TweetStore.TryParseId(ctx.Source.Event.TweetId, out var id) ? ctx.TweetsById().Load(id) : null);
-        Field<NonNullGraphType<UserGraphType>, UserReference>("retweetedBy").Resolve(ctx => new UserReference(ctx.Source.Event.RetweetedById));
+            .Resolve(ctx => ctx.TweetsById().LoadById(ctx.Source.Event.TweetId));
+        Field<NonNullGraphType<UserGraphType>, UserReference>("retweetedBy").Resolve(ctx => new UserReference { Id = ctx.Source.Event.RetweetedById });
     }
 }

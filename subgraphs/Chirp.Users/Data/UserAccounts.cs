@@ -65,7 +65,7 @@ public sealed class UserAccounts(
     {
         var name = UserRules.NormalizeDisplayName(displayName);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var user = UserRules.TryParseId(userId, out var id) ? await db.Users.SingleOrDefaultAsync(u => u.Id == id, cancellationToken) : null;
+        var user = ChirpIds.TryParse(userId, out var id) ? await db.Users.SingleOrDefaultAsync(u => u.Id == id, cancellationToken) : null;
         if (user is null)
         {
             throw new UserAccountException(ErrorCodes.NotFound, "There is no such user.");
@@ -88,7 +88,7 @@ public sealed class UserAccounts(
     {
         UserRules.CheckPassword(newPassword);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var user = UserRules.TryParseId(userId, out var id) ? await db.Users.SingleOrDefaultAsync(u => u.Id == id, cancellationToken) : null;
+        var user = ChirpIds.TryParse(userId, out var id) ? await db.Users.SingleOrDefaultAsync(u => u.Id == id, cancellationToken) : null;
         if (user is null)
         {
             throw new UserAccountException(ErrorCodes.NotFound, "There is no such user.");

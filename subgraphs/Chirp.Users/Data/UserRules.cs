@@ -114,12 +114,6 @@ public static class UserRules
         }
     }
 
-    /// <summary>
-    /// Parses an opaque user id (a UUID in its usual 8-4-4-4-12 form). Anything else is no id, which lookups
-    /// answer with null rather than an error.
-    /// </summary>
-    public static bool TryParseId(string? id, out Guid value) => Guid.TryParseExact(id, "D", out value);
-
     private static bool IsForbiddenInDisplayName(Rune rune) =>
         Rune.GetUnicodeCategory(rune) is UnicodeCategory.Control or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator
         || rune.Value is >= 0x202A and <= 0x202E or >= 0x2066 and <= 0x2069;

@@ -1,5 +1,5 @@
+using Chirp.Subgraphs;
 using Chirp.Users.Data;
-using GraphQL.Federation;
 using GraphQL.Types;
 
 namespace Chirp.Users.Schema;
@@ -12,20 +12,11 @@ public sealed class UserGraphType : ObjectGraphType<User>
 {
     public UserGraphType()
     {
-        Name = "User";
-        this.Key("id");
+        this.KeyedById("User", user => user.Id.ToString("D"));
+        this.ResolveOwnedById<User, UsersByIdDataLoader>();
 
-        Field<NonNullGraphType<IdGraphType>>("id").Resolve(c => c.Source.Id.ToString());
-        Field<NonNullGraphType<StringGraphType>>("handle").Resolve(c => c.Source.Handle);
-        Field<NonNullGraphType<StringGraphType>>("displayName").Resolve(c => c.Source.DisplayName);
-        Field<NonNullGraphType<DateTimeGraphType>>("createdAt").Resolve(c => c.Source.CreatedAt.UtcDateTime);
-
-        this.ResolveReference<UserRepresentation, User>((context, representation) => UsersQuery.LoadById(context, representation.Id)!);
+        Field<NonNullGraphType<StringGraphType>, string>("handle").Resolve(c => c.Source.Handle);
+        Field<NonNullGraphType<StringGraphType>, string>("displayName").Resolve(c => c.Source.DisplayName);
+        Field<NonNullGraphType<DateTimeGraphType>, DateTime>("createdAt").Resolve(c => c.Source.CreatedAt.UtcDateTime);
     }
-}
-
-/// <summary>What another subgraph sends to name a user: its key.</summary>
-public sealed class UserRepresentation
-{
-    public string? Id { get; set; }
 }

@@ -2,7 +2,6 @@ using Chirp.IdentityAssertions;
 using Chirp.Subgraphs;
 using Chirp.Users.Data;
 using GraphQL;
-using GraphQL.DataLoader;
 using GraphQL.Types;
 
 namespace Chirp.Users.Schema;
@@ -21,22 +20,15 @@ public sealed class UsersQuery : ObjectGraphType
 
         Field<UserGraphType>("me")
             .ApplyDirective(AccessDirectives.Authenticated)
-            .Resolve(context => LoadById(context, context.User?.GetUserId()));
+            .Resolve(context => context.RequestServices!.GetRequiredService<UsersByIdDataLoader>().LoadById(context.User?.GetUserId()));
 
         Field<UserGraphType>("user")
             .Argument<NonNullGraphType<IdGraphType>>("id")
-            .Resolve(context => LoadById(context, context.GetArgument<string>("id")));
+            .Resolve(context => context.RequestServices!.GetRequiredService<UsersByIdDataLoader>().LoadById(context.GetArgument<string>("id")));
 
         Field<UserGraphType>("userByHandle")
             .Argument<NonNullGraphType<StringGraphType>>("handle")
             .ResolveAsync(async context => await context.RequestServices!.GetRequiredService<UserAccounts>()
                 .FindByHandleAsync(context.GetArgument<string>("handle"), context.CancellationToken));
-    }
-
-    /// <summary>A batched lookup by id; null for an id that is not a UUID, without asking the database.</summary>
-    internal static IDataLoaderResult<User?> LoadById(IResolveFieldContext context, string? id)
-    {
-        var users = context.RequestServices!.GetRequiredService<UsersByIdDataLoader>();
-        return UserRules.TryParseId(id, out var guid) ? users.Load(guid) : users.None;
     }
 }
