@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
@@ -213,36 +212,12 @@ public sealed class EmailWorkerHarness : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts the worker as a child process (<c>dotnet Chirp.EmailWorker.dll</c> from the test's output folder) with the
-    /// harness settings as environment variables, so a test can kill it with SIGKILL like a crashed pod.
+    /// Starts the worker as a child process (<see cref="ServiceProcess"/>) with the harness settings, once it is ready, so
+    /// a test can kill it with SIGKILL like a crashed pod.
     /// </summary>
-    public Process StartWorkerProcess()
-    {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = AppContext.BaseDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Chirp.EmailWorker.dll"));
-        foreach (var (key, value) in _settings)
-        {
-            info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        }
-
-        // What ServiceHost gives in-process services by default, unless the harness settings say otherwise.
-        info.Environment.TryAdd(ServiceHost.DatabaseMaxPoolSizeKey.Replace(":", "__", StringComparison.Ordinal),
-            ServiceHost.DatabaseMaxPoolSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        info.Environment["Urls"] = "http://127.0.0.1:0";
-        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
-        var process = Process.Start(info) ?? throw new InvalidOperationException("The worker process did not start.");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
+    public Task<ServiceProcess> StartWorkerProcessAsync() =>
+        ServiceProcess.StartAsync("email-worker/Chirp.EmailWorker",
+            _settings.Where(s => s.Value is not null).ToDictionary(s => s.Key, s => s.Value!));
 
     public async Task StopWorkerAsync()
     {

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Chirp.EmailWorker.Tests;
 
 /// <summary>
@@ -18,8 +16,7 @@ public sealed class WorkerCrashTests(PostgresFixture postgres) : IClassFixture<P
         await h.SetSettingsAsync(alice, "alice@example.test");
         h.Smtp.HoldNext();
 
-        using var child = h.StartWorkerProcess();
-        Process? victim = child;
+        await using var child = await h.StartWorkerProcessAsync();
         try
         {
             await h.WaitForGroupAsync(TimeSpan.FromSeconds(60));
@@ -28,9 +25,7 @@ public sealed class WorkerCrashTests(PostgresFixture postgres) : IClassFixture<P
 
             // The child has read the event and sent RCPT TO; the sink holds it there, before DATA.
             await h.Smtp.WaitUntilHeldAsync(TimeSpan.FromSeconds(30));
-            child.Kill();
-            await child.WaitForExitAsync();
-            victim = null;
+            await child.KillAsync();
             h.Smtp.ReleaseHeld();
             Assert.Equal(1, await h.PendingCountAsync());
             Assert.Empty(h.Smtp.Messages);
@@ -44,12 +39,9 @@ public sealed class WorkerCrashTests(PostgresFixture postgres) : IClassFixture<P
             Assert.Single(await h.SentLogAsync());
             Assert.Equal(0, await h.PendingCountAsync());
         }
-        finally
+        catch (Exception e)
         {
-            if (victim is { HasExited: false })
-            {
-                victim.Kill();
-            }
+            throw new InvalidOperationException("The killed worker process printed:" + Environment.NewLine + child.Output, e);
         }
     }
 

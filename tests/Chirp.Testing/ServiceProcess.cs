@@ -7,7 +7,7 @@ namespace Chirp.Testing;
 /// A Chirp service as its own process: <c>dotnet &lt;Project&gt;.dll</c> from the project's build output (the same
 /// configuration as the tests), in its own folder so its <c>appsettings.json</c> applies, with settings as environment
 /// variables (<c>:</c> written <c>__</c>), on a free loopback port. Tests use it where one process per service
-/// matters, e.g. for telemetry attributed by <c>service.name</c>.
+/// matters, e.g. for telemetry attributed by <c>service.name</c> or to kill a service mid-work.
 /// </summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
@@ -105,6 +105,13 @@ public sealed class ServiceProcess : IAsyncDisposable
         var output = service.Output;
         await service.DisposeAsync();
         throw new InvalidOperationException($"{projectFolder} was not ready on {baseAddress} within 60 s:{Environment.NewLine}{output}");
+    }
+
+    /// <summary>Kills the service with SIGKILL, as a crashed node or an out-of-memory kill would, and waits until it is gone.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
     }
 
     /// <summary>Stops the service with SIGTERM, as Kubernetes does, so it flushes its telemetry; kills it after 15 s.</summary>
