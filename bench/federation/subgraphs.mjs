@@ -5,11 +5,11 @@
 // GET /stats answers {requests: {<subgraph>: n}, bytes (response bodies sent), computed, memoised}; the bench reads it around each measured window.
 //
 // node subgraphs.mjs --port 7200 [--host 127.0.0.1] [--no-memo]
-import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parse, execute } from 'graphql';
+import { parse } from 'graphql';
 import { buildSubgraphSchema } from '@apollo/subgraph';
+import { executeBody, serveSubgraphs } from './lib/fixture-server.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -82,18 +82,7 @@ async function answer(name, body) {
     memoised++;
     return hit;
   }
-  let result;
-  try {
-    const request = JSON.parse(body);
-    result = await execute({
-      schema: schemas.get(name),
-      document: parse(request.query),
-      variableValues: request.variables,
-      operationName: request.operationName,
-    });
-  } catch (e) {
-    result = { errors: [{ message: String(e.message ?? e) }] };
-  }
+  const result = await executeBody(schemas.get(name), body);
   computed++;
   const bytes = Buffer.from(JSON.stringify(result));
   if (!args['no-memo'] && !result.errors) {
@@ -102,28 +91,22 @@ async function answer(name, body) {
   return bytes;
 }
 
-const server = createServer((req, res) => {
-  if (req.method === 'GET' && req.url === '/stats') {
+serveSubgraphs({
+  schemas,
+  port: args.port,
+  host: args.host,
+  before: (req, res) => {
+    if (req.method !== 'GET' || req.url !== '/stats') {
+      return false;
+    }
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ requests, bytes: bytesSent, computed, memoised }));
-    return;
-  }
-  const name = req.url.startsWith('/graphql/') ? req.url.slice('/graphql/'.length) : '';
-  if (req.method !== 'POST' || !schemas.has(name)) {
-    res.writeHead(404).end();
-    return;
-  }
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', async () => {
+    return true;
+  },
+  answer: async (name, body) => {
     requests[name]++;
-    const bytes = await answer(name, Buffer.concat(chunks).toString('utf8'));
+    const bytes = await answer(name, body);
     bytesSent += bytes.length;
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length });
-    res.end(bytes);
-  });
-});
-server.keepAliveTimeout = 60_000;
-server.listen(Number(args.port), args.host, () => {
-  console.log(`subgraphs listening on http://${args.host}:${args.port}/graphql/{${[...schemas.keys()].join(',')}}`);
+    return bytes;
+  },
 });

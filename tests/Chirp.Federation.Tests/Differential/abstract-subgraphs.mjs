@@ -4,13 +4,13 @@
 // The packages come from bench/federation (npm ci there; scripts/test does). It stops when its stdin closes.
 //
 // node abstract-subgraphs.mjs --port N --supergraph-out FILE
-import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
+import { exitWhenStdinCloses, serveSubgraphs } from '../../../bench/federation/lib/fixture-server.mjs';
 
 const require = createRequire(new URL('../../../bench/federation/package.json', import.meta.url));
-const { parse, execute, GraphQLError } = require('graphql');
+const { parse, GraphQLError } = require('graphql');
 const { buildSubgraphSchema } = require('@apollo/subgraph');
 const { composeServices } = require('@apollo/composition');
 
@@ -106,21 +106,5 @@ if (composed.errors) {
 writeFileSync(args['supergraph-out'], composed.supergraphSdl);
 
 const schemas = new Map(Object.entries(sdl).map(([name, text]) => [name, buildSubgraphSchema([{ typeDefs: parse(text), resolvers: resolvers[name] }])]));
-const server = createServer((req, res) => {
-  const name = req.url.startsWith('/graphql/') ? req.url.slice('/graphql/'.length) : '';
-  if (req.method !== 'POST' || !schemas.has(name)) {
-    res.writeHead(404).end();
-    return;
-  }
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', async () => {
-    const request = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    const result = await execute({ schema: schemas.get(name), document: parse(request.query), variableValues: request.variables, operationName: request.operationName });
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
-  });
-});
-server.keepAliveTimeout = 60_000;
-server.listen(Number(args.port), '127.0.0.1', () => console.log(`listening on ${server.address().port}`));
-process.stdin.on('end', () => process.exit(0));
-process.stdin.resume();
+serveSubgraphs({ schemas, port: args.port });
+exitWhenStdinCloses();

@@ -5,13 +5,13 @@
 // It stops when its stdin closes.
 //
 // node chirp-subgraphs.mjs --port N
-import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
+import { exitWhenStdinCloses, readBody, serveSubgraphs } from '../../../bench/federation/lib/fixture-server.mjs';
 
 const require = createRequire(new URL('../../../bench/federation/package.json', import.meta.url));
-const { parse, execute, GraphQLError } = require('graphql');
+const { parse, GraphQLError } = require('graphql');
 const { buildSubgraphSchema } = require('@apollo/subgraph');
 
 const { values: args } = parseArgs({ options: { port: { type: 'string', default: '0' } } });
@@ -101,39 +101,20 @@ for (const name of Object.keys(resolvers)) {
 }
 
 let down = new Set();
-const read = (req) =>
-  new Promise((resolve) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-  });
-
-const server = createServer(async (req, res) => {
-  if (req.method === 'POST' && req.url === '/control') {
-    down = new Set(JSON.parse(await read(req)).down ?? []);
-    res.writeHead(204).end();
-    return;
-  }
-  const name = req.url.startsWith('/graphql/') ? req.url.slice('/graphql/'.length) : '';
-  if (down.has(name)) {
-    req.socket.destroy();
-    return;
-  }
-  if (req.method !== 'POST' || !schemas.has(name)) {
-    res.writeHead(404).end();
-    return;
-  }
-  const request = JSON.parse(await read(req));
-  const result = await execute({
-    schema: schemas.get(name),
-    document: parse(request.query),
-    variableValues: request.variables,
-    operationName: request.operationName,
-  });
-  const body = JSON.stringify(result);
-  res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+serveSubgraphs({
+  schemas,
+  port: args.port,
+  before: async (req, res, name) => {
+    if (req.method === 'POST' && req.url === '/control') {
+      down = new Set(JSON.parse(await readBody(req)).down ?? []);
+      res.writeHead(204).end();
+      return true;
+    }
+    if (down.has(name)) {
+      req.socket.destroy();
+      return true;
+    }
+    return false;
+  },
 });
-server.keepAliveTimeout = 60_000;
-server.listen(Number(args.port), '127.0.0.1', () => console.log(`listening on ${server.address().port}`));
-process.stdin.on('end', () => process.exit(0));
-process.stdin.resume();
+exitWhenStdinCloses();
