@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -147,4 +148,21 @@ public static class ChirpDatabase
     }
 
     private static int Seconds(TimeSpan span) => (int)Math.Ceiling(span.TotalSeconds);
+}
+
+/// <summary>
+/// The context that <c>dotnet ef migrations add</c> builds a service's model with: Npgsql on a connection string to the
+/// database <paramref name="database"/> on localhost that is never opened (adding a migration does not connect), so the
+/// tools need neither the host nor its configuration. Each service derives one, parameterless, for its context; the
+/// tools find it in the service's assembly.
+/// </summary>
+/// <param name="database">The database name, only so that generated code names it.</param>
+/// <param name="create">The context's constructor over options.</param>
+public abstract class DesignTimeDatabase<TDbContext>(string database, Func<DbContextOptions<TDbContext>, TDbContext> create)
+    : IDesignTimeDbContextFactory<TDbContext>
+    where TDbContext : DbContext
+{
+    /// <inheritdoc />
+    public TDbContext CreateDbContext(string[] args) =>
+        create(new DbContextOptionsBuilder<TDbContext>().UseNpgsql($"Host=localhost;Database={database}").Options);
 }

@@ -1,12 +1,6 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Design;
+using Chirp.Hosting;
 
 namespace Chirp.EmailWorker.Data;
 
-/// <summary>Lets <c>dotnet ef migrations add</c> build the model without configuration or a running host.</summary>
-public sealed class DesignTimeEmailDbContextFactory : IDesignTimeDbContextFactory<EmailDbContext>
-{
-    /// <inheritdoc />
-    public EmailDbContext CreateDbContext(string[] args) =>
-        new(new DbContextOptionsBuilder<EmailDbContext>().UseNpgsql("Host=localhost;Database=email").Options);
-}
+/// <summary>Lets <c>dotnet ef migrations add</c> build the model without the host (<see cref="DesignTimeDatabase{TDbContext}"/>).</summary>
+public sealed class EmailDesignTimeDbContextFactory() : DesignTimeDatabase<EmailDbContext>("email", options => new(options));

@@ -1,11 +1,6 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Design;
+using Chirp.Hosting;
 
 namespace Chirp.Tweets.Data;
 
-/// <summary>Lets <c>dotnet ef migrations add</c> build the model without starting the app (it never connects).</summary>
-internal sealed class TweetsDesignTimeDbContextFactory : IDesignTimeDbContextFactory<TweetsDbContext>
-{
-    public TweetsDbContext CreateDbContext(string[] args) =>
-        new(new DbContextOptionsBuilder<TweetsDbContext>().UseNpgsql("Host=localhost;Database=tweets").Options);
-}
+/// <summary>Lets <c>dotnet ef migrations add</c> build the model without the host (<see cref="DesignTimeDatabase{TDbContext}"/>).</summary>
+public sealed class TweetsDesignTimeDbContextFactory() : DesignTimeDatabase<TweetsDbContext>("tweets", options => new(options));

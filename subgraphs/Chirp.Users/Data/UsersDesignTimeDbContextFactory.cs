@@ -1,15 +1,6 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Design;
+using Chirp.Hosting;
 
 namespace Chirp.Users.Data;
 
-/// <summary>
-/// Lets <c>dotnet ef migrations add</c> build the model without the web host (and without a database:
-/// adding a migration never connects).
-/// </summary>
-public sealed class UsersDesignTimeDbContextFactory : IDesignTimeDbContextFactory<UsersDbContext>
-{
-    /// <inheritdoc />
-    public UsersDbContext CreateDbContext(string[] args) =>
-        new(new DbContextOptionsBuilder<UsersDbContext>().UseNpgsql("Host=localhost;Database=users").Options);
-}
+/// <summary>Lets <c>dotnet ef migrations add</c> build the model without the host (<see cref="DesignTimeDatabase{TDbContext}"/>).</summary>
+public sealed class UsersDesignTimeDbContextFactory() : DesignTimeDatabase<UsersDbContext>("users", options => new(options));
