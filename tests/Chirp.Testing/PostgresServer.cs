@@ -74,16 +74,7 @@ public sealed class PostgresServer : IAsyncDisposable
         try
         {
             Directory.CreateDirectory(sockets);
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(directory, TestFolders.Traversable);
-            }
-
-            await File.WriteAllTextAsync(Path.Combine(directory, "owner"), Environment.ProcessId.ToString(), ct);
-            if (ChildProcesses.IsRoot)
-            {
-                await ChildProcesses.RunCheckedAsync("chown", ["-R", "postgres:postgres", directory], ct);
-            }
+            await TestFolders.ClaimForPostgresAsync(directory, ct);
 
             // initdb costs about a second of CPU; copying a cluster made once per test process costs a tenth.
             var template = await Template.GetAsync(root, initdb, ct);
@@ -161,7 +152,7 @@ public sealed class PostgresServer : IAsyncDisposable
         {
             try
             {
-                var ownerFile = Path.Combine(directory, "owner");
+                var ownerFile = Path.Combine(directory, TestFolders.OwnerFile);
                 if (File.Exists(ownerFile)
                     ? int.TryParse(await File.ReadAllTextAsync(ownerFile), out var owner) && TestFolders.IsAlive(owner)
                     : Directory.GetLastWriteTimeUtc(directory) > DateTime.UtcNow.AddHours(-1))
@@ -224,16 +215,7 @@ internal static class Template
             var directory = Path.Combine(root, "pg-template-" + Guid.NewGuid().ToString("N")[..12]);
             var data = Path.Combine(directory, "data");
             Directory.CreateDirectory(directory);
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(directory, TestFolders.Traversable);
-            }
-
-            await File.WriteAllTextAsync(Path.Combine(directory, "owner"), Environment.ProcessId.ToString(), ct);
-            if (ChildProcesses.IsRoot)
-            {
-                await ChildProcesses.RunCheckedAsync("chown", ["-R", "postgres:postgres", directory], ct);
-            }
+            await TestFolders.ClaimForPostgresAsync(directory, ct);
 
             var (file, args) = ChildProcesses.AsUser("postgres", initdb,
                 "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions");
@@ -304,6 +286,28 @@ internal static class TestFolders
         return root;
     }
 
+    /// <summary>The file in a server folder that names the test process owning it.</summary>
+    public const string OwnerFile = "owner";
+
+    /// <summary>
+    /// Makes the new folder <paramref name="directory"/> a server folder: traversable, with an <see cref="OwnerFile"/>
+    /// naming this process (the next run's clean-up spares folders of live owners), and owned by the <c>postgres</c>
+    /// user when running as root, since PostgreSQL refuses to run as root.
+    /// </summary>
+    public static async Task ClaimForPostgresAsync(string directory, CancellationToken ct)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(directory, Traversable);
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(directory, OwnerFile), Environment.ProcessId.ToString(), ct);
+        if (ChildProcesses.IsRoot)
+        {
+            await ChildProcesses.RunCheckedAsync("chown", ["-R", "postgres:postgres", directory], ct);
+        }
+    }
+
     /// <summary>
     /// Deletes a server folder, its <c>owner</c> file last, so that a deletion cut short (a test host killed
     /// while exiting) still leaves the marker the next run's clean-up looks for.
@@ -322,7 +326,7 @@ internal static class TestFolders
                 Directory.Delete(child, recursive: true);
             }
 
-            foreach (var file in Directory.EnumerateFiles(directory).OrderBy(f => Path.GetFileName(f) == "owner"))
+            foreach (var file in Directory.EnumerateFiles(directory).OrderBy(f => Path.GetFileName(f) == OwnerFile))
             {
                 File.Delete(file);
             }
