@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
+using Polly.Telemetry;
 using Polly.Timeout;
 
 namespace Chirp.Gateway.Federation;
@@ -121,7 +122,8 @@ public static class SubgraphHttpClient
                 AutomaticDecompression = DecompressionMethods.None,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             });
-        client.AddResilienceHandler("subgraph-fetch", (pipeline, context) =>
+        services.Configure<TelemetryOptions>(o => o.SeverityProvider = FetchEventSeverity);
+        client.AddResilienceHandler(PipelineName, (pipeline, context) =>
         {
             var options = context.ServiceProvider.GetRequiredService<IOptions<SubgraphFetchOptions>>().Value;
             var budget = new RetryBudget(options.RetryBudgetRatio, options.RetryBudgetCapacity);
@@ -143,6 +145,20 @@ public static class SubgraphHttpClient
         });
         return client;
     }
+
+    /// <summary>The resilience pipeline's name (with the client's, <c>subgraphs-subgraph-fetch</c> in telemetry).</summary>
+    public const string PipelineName = "subgraph-fetch";
+
+    // Polly reports every attempt and every pipeline run, as a log line and a metric each: several per fetch, seven
+    // fetches per deep query, and more CPU than the engine's own work under load. Only what is news is kept: retries,
+    // timeouts and attempts a retry handled; the fetch span and metrics (docs/architecture.md section 8) already time
+    // each fetch and count its outcome.
+    private static ResilienceEventSeverity FetchEventSeverity(SeverityProviderArguments args) =>
+        args.Source.PipelineName?.EndsWith(PipelineName, StringComparison.Ordinal) == true
+        && args.Event.EventName is "ExecutionAttempt" or "PipelineExecuting" or "PipelineExecuted"
+        && args.Event.Severity <= ResilienceEventSeverity.Information
+            ? ResilienceEventSeverity.None
+            : args.Event.Severity;
 
     // Polly asks after every attempt, the last one included: only a retry that will happen takes from the budget.
     private static bool ShouldRetry(ResilienceContext context, Outcome<HttpResponseMessage> outcome, int attempt, int maxRetries, RetryBudget budget)
