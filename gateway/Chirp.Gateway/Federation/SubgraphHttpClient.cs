@@ -85,8 +85,8 @@ public sealed class RetryBudget
 
 /// <summary>
 /// The <see cref="HttpClient"/> of subgraph fetches: pooled keep-alive connections, a total and a per-attempt timeout,
-/// and retries for idempotent fetches only (those marked with <see cref="Idempotent"/>: query fetches, never a
-/// mutation's root fetch) on failures that mean the request did not reach a working subgraph (connection refused or
+/// and retries for idempotent fetches only (a <see cref="SubgraphFetchMessage"/> marked
+/// <see cref="SubgraphFetchMessage.IsIdempotent"/>: query fetches, never a mutation's root fetch) on failures that mean the request did not reach a working subgraph (connection refused or
 /// reset, 502), within a <see cref="RetryBudget"/>. Never retried: 503 (the subgraph sheds load; another attempt adds
 /// to it), an attempt that timed out (a slow subgraph under overload gets slower with more work), any other status.
 /// </summary>
@@ -95,8 +95,6 @@ public static class SubgraphHttpClient
     /// <summary>The name of the client; tests add handlers to it to see every fetch.</summary>
     public const string Name = "subgraphs";
 
-    /// <summary>Set to true on a request that may be sent twice without harm.</summary>
-    public static readonly HttpRequestOptionsKey<bool> Idempotent = new("Chirp.SubgraphFetch.Idempotent");
 
     /// <summary>Registers the client with <paramref name="connectionsPerSubgraph"/> connections per subgraph at most.</summary>
     public static IHttpClientBuilder AddSubgraphHttpClient(this IServiceCollection services, int connectionsPerSubgraph)
@@ -174,8 +172,18 @@ public static class SubgraphHttpClient
         return transient
             && attempt < maxRetries
             && outcome.Exception is not TimeoutRejectedException
-            && context.GetRequestMessage() is { } request
-            && request.Options.TryGetValue(Idempotent, out var idempotent) && idempotent
+            && context.GetRequestMessage() is SubgraphFetchMessage { IsIdempotent: true }
             && budget.TryWithdraw();
     }
+}
+
+/// <summary>
+/// A POST of one subgraph fetch. It says whether it may be retried as a property rather than through
+/// <see cref="HttpRequestMessage.Options"/>, which would cost a dictionary on every fetch.
+/// </summary>
+/// <param name="uri">The subgraph's GraphQL endpoint.</param>
+public sealed class SubgraphFetchMessage(Uri uri) : HttpRequestMessage(HttpMethod.Post, uri)
+{
+    /// <summary>True for a request that may be sent twice without harm (a query fetch); only those are retried.</summary>
+    public bool IsIdempotent { get; init; }
 }
