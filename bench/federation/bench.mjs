@@ -28,9 +28,11 @@ const { values: opt } = parseArgs({
     'load-core': { type: 'string', default: '1' },
     'base-port': { type: 'string', default: '7300' },
     connections: { type: 'string', default: '50' },
+    runs: { type: 'string', default: '3' },
   },
 });
 if (opt.quick) {
+  opt.runs = '1';
   opt.window = '10';
   opt.warmup = '5';
   opt['latency-window'] = '8';
@@ -366,54 +368,42 @@ async function main() {
   results.direct = await wrk(`${subgraphsUrl}/products`, { body: singleQuery, reference: expectedSingle, seconds: seconds('single-window'), connections: 1 });
   log(`direct to the products subgraph, 1 connection: p50 ${(results.direct.latency_us.p50 / 1000).toFixed(3)} ms`);
 
+  // Rounds, interleaved: every gateway once per round, restarted each time, so a drift of the machine (another
+  // program, thermal limits) touches every gateway alike; each figure is the median of the rounds.
   const names = opt.gateways.split(',').filter(Boolean);
-  for (const name of names) {
-    log(`== ${name}: start, check, ${opt.warmup} s warm-up, ${opt.window} s measured at ${connections} connections`);
-    const gateway = await startGateway(name);
-    const entry = (results.gateways[name] = {});
-    try {
-      const deep = referenceFor(name, gateway.answer, expectedDeep);
-      entry.byteIdentical = deep.byteIdentical;
-      const single = name === 'ceiling' ? null : referenceFor(name, await post(gateway.url, singleQuery), expectedSingle);
-      ({ fetches: entry.deepFetches, bytes: entry.deepSubgraphBytes } = await fetchesPerRequest(gateway.url, deepQuery));
-      entry.singleFetches = single ? (await fetchesPerRequest(gateway.url, singleQuery)).fetches : null;
-      await wrk(gateway.url, { body: deepQuery, reference: deep.file, seconds: seconds('warmup'), connections });
-      entry.deep = await measure(name, gateway, gateway.url, {
-        body: deepQuery, reference: deep.file, seconds: seconds('window'), connections, counters: gateway.dotnet,
-      });
-      log(summaryLine('deep', entry.deep));
-      if (single) {
-        await wrk(gateway.url, { body: singleQuery, reference: single.file, seconds: 3, connections });
-        entry.single = await measure(name, gateway, gateway.url, {
-          body: singleQuery, reference: single.file, seconds: seconds('single-window'), connections, counters: false,
-        });
-        log(summaryLine('one-subgraph', entry.single));
-        entry.singleC1 = await measure(name, gateway, gateway.url, {
-          body: singleQuery, reference: single.file, seconds: seconds('single-window'), connections: 1, counters: false,
-        });
-        log(summaryLine('one-subgraph, 1 connection', entry.singleC1));
+  const rounds = Math.max(1, Number(opt.runs));
+  const perRound = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 1; round <= rounds; round++) {
+    for (const name of names) {
+      log(`== ${name}${rounds > 1 ? ` (round ${round} of ${rounds})` : ''}: start, check, ${opt.warmup} s warm-up, ${opt.window} s measured at ${connections} connections`);
+      const entry = (results.gateways[name] ??= {});
+      const run = await measureRound(name, round, entry);
+      perRound[name].push(run);
+      if (run.failure) {
+        entry.failure = run.failure;
+        log(`${name}: ${run.failure}`);
       }
-      entry.peakRssKb = processStatusKb(gateway.pid, 'VmHWM');
-      if (opt.rate && name !== 'ceiling') {
-        entry.fixedRate = await measure(name, gateway, gateway.url, {
-          body: deepQuery, reference: deep.file, seconds: seconds('latency-window'), connections, rate: Number(opt.rate), counters: false,
-        });
-        log(summaryLine(`deep at ${opt.rate}/s`, entry.fixedRate));
-      }
-      entry.peakRssKb = processStatusKb(gateway.pid, 'VmHWM');
-    } catch (e) {
-      entry.failure = String(e.message ?? e);
-      log(`${name}: ${entry.failure}`);
-    } finally {
-      await stop(gateway.child);
     }
   }
 
-  // Without --rate, the fixed rate is half the slowest gateway's throughput, so it is below every gateway's limit.
+  for (const name of names) {
+    const entry = results.gateways[name];
+    const runs = perRound[name];
+    entry.rounds = runs;
+    for (const key of ['deep', 'single', 'singleC1']) {
+      const median = medianMeasurement(runs.map((r) => r[key]).filter(Boolean));
+      if (median) entry[key] = median;
+    }
+    const peaks = runs.map((r) => r.peakRssKb).filter(Boolean);
+    if (peaks.length) entry.peakRssKb = Math.max(...peaks);
+  }
+
+  // Without --rate, the fixed rate is half the slowest gateway's throughput (its median), so it is below every
+  // gateway's limit. One window per gateway: at a rate every gateway carries, the machine's drift matters little.
   const peers = names.filter((n) => n !== 'ceiling' && results.gateways[n]?.deep);
-  if (!opt.rate && peers.length > 0) {
+  if (peers.length > 0) {
     const slowest = Math.min(...peers.map((n) => results.gateways[n].deep.rps));
-    const rate = Math.max(1, Math.floor(slowest / 2));
+    const rate = opt.rate ? Number(opt.rate) : Math.max(1, Math.floor(slowest / 2));
     results.rate = rate;
     for (const name of peers) {
       log(`== ${name}: deep query at a fixed ${rate} requests/s for ${opt['latency-window']} s`);
@@ -432,7 +422,7 @@ async function main() {
       }
     }
   } else {
-    results.rate = opt.rate ? Number(opt.rate) : null;
+    results.rate = null;
   }
 
   results.machine.loadAfter = loadAverage();
@@ -445,6 +435,83 @@ async function main() {
   const wrong = Object.values(results.gateways).some((g) => g.failure || [g.deep, g.single, g.singleC1, g.fixedRate]
     .some((m) => m && (m.mismatches > 0 || m.errors > 0)));
   return wrong ? 1 : 0;
+}
+
+/** One round of one gateway: start it, check its answers, measure the deep query and the one-subgraph query. */
+async function measureRound(name, round, entry) {
+  const gateway = await startGateway(name);
+  const run = {};
+  try {
+    const deep = referenceFor(name, gateway.answer, expectedDeep);
+    entry.byteIdentical = deep.byteIdentical;
+    const expectedSingle = join(out, 'expected-single.json');
+    const single = name === 'ceiling' ? null : referenceFor(name, await post(gateway.url, singleQuery), expectedSingle);
+    if (round === 1) {
+      ({ fetches: entry.deepFetches, bytes: entry.deepSubgraphBytes } = await fetchesPerRequest(gateway.url, deepQuery));
+      entry.singleFetches = single ? (await fetchesPerRequest(gateway.url, singleQuery)).fetches : null;
+    }
+
+    const tag = `${name}-round${round}`;
+    await wrk(gateway.url, { body: deepQuery, reference: deep.file, seconds: seconds('warmup'), connections });
+    run.deep = await measure(tag, gateway, gateway.url, {
+      body: deepQuery, reference: deep.file, seconds: seconds('window'), connections, counters: gateway.dotnet,
+    });
+    log(summaryLine('deep', run.deep));
+    if (single) {
+      await wrk(gateway.url, { body: singleQuery, reference: single.file, seconds: 3, connections });
+      run.single = await measure(tag, gateway, gateway.url, {
+        body: singleQuery, reference: single.file, seconds: seconds('single-window'), connections, counters: false,
+      });
+      log(summaryLine('one-subgraph', run.single));
+      run.singleC1 = await measure(tag, gateway, gateway.url, {
+        body: singleQuery, reference: single.file, seconds: seconds('single-window'), connections: 1, counters: false,
+      });
+      log(summaryLine('one-subgraph, 1 connection', run.singleC1));
+    }
+  } catch (e) {
+    run.failure = String(e.message ?? e);
+  } finally {
+    run.peakRssKb = processStatusKb(gateway.pid, 'VmHWM');
+    await stop(gateway.child);
+  }
+  return run;
+}
+
+/**
+ * The median of each figure over the rounds (the middle value; the mean of the two middle ones for an even count).
+ * Counts of checked, wrong and failed responses are summed; gen2 collections are the most any round saw, and a run
+ * is harness-bound when any round was.
+ */
+function medianMeasurement(runs) {
+  if (runs.length === 0) return null;
+  const median = (pick) => {
+    const values = runs.map(pick).filter((v) => typeof v === 'number' && !Number.isNaN(v)).sort((a, b) => a - b);
+    if (values.length === 0) return undefined;
+    const mid = Math.floor(values.length / 2);
+    return values.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+  };
+  const sum = (pick) => runs.reduce((a, m) => a + (pick(m) ?? 0), 0);
+  const withCounters = runs.filter((m) => m.counters);
+  return {
+    runs: runs.length,
+    requests: sum((m) => m.requests),
+    checked: sum((m) => m.checked),
+    mismatches: sum((m) => m.mismatches),
+    errors: sum((m) => m.errors),
+    rps: median((m) => m.rps),
+    cpuMsPerRequest: median((m) => m.cpuMsPerRequest),
+    gatewayCorePercent: median((m) => m.gatewayCorePercent),
+    allocatedBytesPerRequest: median((m) => m.allocatedBytesPerRequest),
+    latency_us: Object.fromEntries(Object.keys(runs[0].latency_us).map((k) => [k, median((m) => m.latency_us[k])])),
+    coreBusy: Object.fromEntries(Object.keys(runs[0].coreBusy).map((k) => [k, median((m) => m.coreBusy[k])])),
+    harnessBound: runs.some((m) => m.harnessBound),
+    counters: withCounters.length ? {
+      gcPauseShare: median((m) => m.counters?.gcPauseShare),
+      gen0PerSecond: median((m) => m.counters?.gen0PerSecond),
+      gen1PerSecond: median((m) => m.counters?.gen1PerSecond),
+      gen2: Math.max(...withCounters.map((m) => m.counters.gen2)),
+    } : undefined,
+  };
 }
 
 function summaryLine(what, m) {
@@ -464,7 +531,7 @@ function renderTable(r, names) {
     ['  gateway CPU ms/request', (n) => fmt(g(n).deep?.cpuMsPerRequest, 3)],
     ['  allocated KB/request (runtime counter)', (n) => fmt(g(n).deep?.allocatedBytesPerRequest && g(n).deep.allocatedBytesPerRequest / 1024)],
     ['  GC pause share %', (n) => fmt(g(n).deep?.counters && 100 * g(n).deep.counters.gcPauseShare)],
-    ['  gen0 / gen1 per s, gen2 in window', (n) => (g(n).deep?.counters
+    ['  gen0 / gen1 per s, gen2 in window (most)', (n) => (g(n).deep?.counters
       ? `${fmt(g(n).deep.counters.gen0PerSecond)} / ${fmt(g(n).deep.counters.gen1PerSecond)} / ${g(n).deep.counters.gen2}` : 'n/a')],
     ['  subgraph fetches/request', (n) => fmt(g(n).deepFetches, 2)],
     ['  subgraph response KB/request', (n) => fmt(g(n).deepSubgraphBytes && g(n).deepSubgraphBytes / 1024)],
@@ -493,7 +560,7 @@ function renderTable(r, names) {
   const columns = names;
   const width = 22;
   const lines = [];
-  lines.push(`Federation bench, ${r.started} (window ${opt.window} s, warm-up ${opt.warmup} s, gateway on core ${gatewayCore}, ` +
+  lines.push(`Federation bench, ${r.started} (medians of ${opt.runs} interleaved rounds; window ${opt.window} s, warm-up ${opt.warmup} s, gateway on core ${gatewayCore}, ` +
     `load and subgraphs on core ${loadCore}; load average ${r.machine.loadBefore} before, ${r.machine.loadAfter} after)`);
   lines.push(`direct call to the products subgraph, 1 connection: p50 ${ms(r.direct?.latency_us.p50)} ms, mean ${ms(r.direct?.latency_us.mean)} ms`);
   lines.push('');

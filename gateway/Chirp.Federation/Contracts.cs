@@ -24,15 +24,23 @@ public sealed class SubgraphRequest
         OperationName = operationName;
         _variables = variables;
         _variablesRead = true;
+        IsEntityFetch = variables?.ContainsKey("representations") == true;
     }
 
     /// <summary>A request whose body the engine wrote: <c>{"query", "operationName"?, "variables"?}</c>.</summary>
-    internal SubgraphRequest(string query, string? operationName, ReadOnlyMemory<byte> body)
+    internal SubgraphRequest(string query, string? operationName, ReadOnlyMemory<byte> body, bool isEntityFetch)
     {
         Query = query;
         OperationName = operationName;
         _body = body;
+        IsEntityFetch = isEntityFetch;
     }
+
+    /// <summary>
+    /// True for an <c>_entities</c> fetch (Apollo Federation's entity resolution), false for a fetch of root fields.
+    /// Known from the plan, so telemetry never parses <see cref="Body"/> to tell.
+    /// </summary>
+    public bool IsEntityFetch { get; }
 
     /// <summary>The subgraph document, holding exactly one operation.</summary>
     public string Query { get; }

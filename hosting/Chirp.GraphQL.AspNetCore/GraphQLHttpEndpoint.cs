@@ -269,52 +269,97 @@ public static class GraphQLHttpEndpoint
             return (null, StatusCodes.Status415UnsupportedMediaType, "Content-Type must be application/json.");
         }
 
-        var (body, status, error) = await JsonRequestBody.ReadAsync(http, maxBytes, ct);
-        if (error is not null)
-        {
-            return (null, status, error);
-        }
-
-        return ReadRequestObject(body);
+        var (read, status, error) = await JsonRequestBody.ReadAsync(http, maxBytes, ReadRequestObject, ct);
+        return error is not null ? (null, status, error) : read;
     }
 
     /// <summary>
     /// Reads <c>{query, operationName?, variables?, extensions?}</c> from a JSON value; anything else is a
     /// malformed request (422) with a message naming the bad member.
     /// </summary>
-    public static (GraphQLRequest? Request, int Status, string? Message) ReadRequestObject(JsonNode? body)
+    public static (GraphQLRequest? Request, int Status, string? Message) ReadRequestObject(JsonNode? body) =>
+        ReadRequestObject(JsonSerializer.SerializeToElement(body));
+
+    /// <summary>
+    /// <see cref="ReadRequestObject(JsonNode?)"/> from an element, without a tree of the whole request; the request
+    /// keeps copies, not the element.
+    /// </summary>
+    public static (GraphQLRequest? Request, int Status, string? Message) ReadRequestObject(JsonElement body)
     {
-        if (body is not JsonObject o)
+        if (body.ValueKind != JsonValueKind.Object)
         {
             return (null, StatusCodes.Status422UnprocessableEntity, "The request body must be a JSON object.");
         }
 
-        if (o["query"] is not JsonValue qv || !qv.TryGetValue<string>(out var query) || query.Length == 0)
+        if (!body.TryGetProperty("query", out var q) || q.ValueKind != JsonValueKind.String || q.GetString() is not { Length: > 0 } query)
         {
             return (null, StatusCodes.Status422UnprocessableEntity, "'query' must be a non-empty string.");
         }
 
         string? operationName = null;
-        if (o["operationName"] is { } on && (on is not JsonValue onv || !onv.TryGetValue(out operationName)))
+        if (body.TryGetProperty("operationName", out var on) && on.ValueKind != JsonValueKind.Null)
         {
-            return (null, StatusCodes.Status422UnprocessableEntity, "'operationName' must be a string or null.");
+            if (on.ValueKind != JsonValueKind.String)
+            {
+                return (null, StatusCodes.Status422UnprocessableEntity, "'operationName' must be a string or null.");
+            }
+
+            operationName = on.GetString();
         }
 
-        if (o["variables"] is { } v && v is not JsonObject)
+        if (!TryReadObject(body, "variables", out var variables))
         {
             return (null, StatusCodes.Status422UnprocessableEntity, "'variables' must be a JSON object or null.");
         }
 
-        if (o["extensions"] is { } e && e is not JsonObject)
+        if (!TryReadObject(body, "extensions", out var extensions))
         {
             return (null, StatusCodes.Status422UnprocessableEntity, "'extensions' must be a JSON object or null.");
         }
 
-        var variables = (JsonObject?)o["variables"];
-        var extensions = (JsonObject?)o["extensions"];
-        o.Remove("variables");
-        o.Remove("extensions");
         return (new GraphQLRequest(query, string.IsNullOrEmpty(operationName) ? null : operationName, variables, extensions), 0, null);
+    }
+
+    // Absent or null: no object. Copied out of the element, which lives only as long as the request body's memory.
+    private static bool TryReadObject(JsonElement body, string name, out JsonObject? value)
+    {
+        value = null;
+        if (!body.TryGetProperty(name, out var member) || member.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        if (member.ValueKind != JsonValueKind.Object)
+        {
+            return false;
+        }
+
+        value = JsonObject.Create(member.Clone());
+        Materialize(value);
+        return true;
+    }
+
+    // A tree made from an element fills itself in on first read, and that is not thread-safe; the executors read
+    // variables from concurrent fetches, so the tree is filled in here, once.
+    private static void Materialize(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (_, item) in o)
+                {
+                    Materialize(item);
+                }
+
+                break;
+            case JsonArray a:
+                foreach (var item in a)
+                {
+                    Materialize(item);
+                }
+
+                break;
+        }
     }
 }
 

@@ -13,12 +13,24 @@ namespace Chirp.GraphQL.AspNetCore;
 /// </summary>
 public static class JsonRequestBody
 {
-    /// <summary>The parsed body, or the status (400 or 413) and a message for the client.</summary>
-    public static async Task<(JsonNode? Body, int Status, string? Error)> ReadAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
+    private static readonly JsonDocumentOptions Options = new() { AllowDuplicateProperties = false, MaxDepth = 64 };
+
+    /// <summary>The parsed body as a tree, or the status (400 or 413) and a message for the client.</summary>
+    public static Task<(JsonNode? Body, int Status, string? Error)> ReadAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken) =>
+        ReadAsync(request, maxBytes, static body => JsonSerializer.SerializeToNode(body), cancellationToken);
+
+    /// <summary>
+    /// Reads the body into pooled memory, checks it as <see cref="Parse"/> does and hands its root to
+    /// <paramref name="read"/>, which must copy out what it keeps: the element is valid only during the call. Returns
+    /// what <paramref name="read"/> returned, or the status (400 or 413) and a message for the client.
+    /// </summary>
+    public static async Task<(T? Value, int Status, string? Error)> ReadAsync<T>(HttpRequest request, long maxBytes, Func<JsonElement, T> read, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(read);
         if (request.ContentLength > maxBytes)
         {
-            return (null, StatusCodes.Status413PayloadTooLarge, $"The request body is larger than {maxBytes} bytes.");
+            return (default, StatusCodes.Status413PayloadTooLarge, $"The request body is larger than {maxBytes} bytes.");
         }
 
         // Pooled: a fresh chunk and a growing stream per request were most of what a GraphQL request cost to read.
@@ -36,25 +48,34 @@ public static class JsonRequestBody
                     buffer = bigger;
                 }
 
-                var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken);
-                if (read == 0)
+                var count = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                if (count == 0)
                 {
                     break;
                 }
 
-                length += read;
+                length += count;
                 if (length > maxBytes)
                 {
-                    return (null, StatusCodes.Status413PayloadTooLarge, $"The request body is larger than {maxBytes} bytes.");
+                    return (default, StatusCodes.Status413PayloadTooLarge, $"The request body is larger than {maxBytes} bytes.");
                 }
             }
 
-            var (body, error) = Parse(buffer.AsSpan(0, length));
-            return error is null ? (body, 0, null) : (null, StatusCodes.Status400BadRequest, "The request body " + error + ".");
+            // A document, not a tree: its index lives in pooled memory and strings are read only when asked for.
+            var (document, error) = ParseDocument(buffer.AsMemory(0, length));
+            if (document is null)
+            {
+                return (default, StatusCodes.Status400BadRequest, "The request body " + error + ".");
+            }
+
+            using (document)
+            {
+                return (read(document.RootElement), 0, null);
+            }
         }
         catch (BadHttpRequestException e)
         {
-            return (null, e.StatusCode, "The request body could not be read.");
+            return (default, e.StatusCode, "The request body could not be read.");
         }
         finally
         {
@@ -69,77 +90,74 @@ public static class JsonRequestBody
     /// </summary>
     public static (JsonNode? Value, string? Error) Parse(ReadOnlySpan<byte> utf8)
     {
-        if (!Utf8.IsValid(utf8))
+        if (Check(utf8) is { } error)
         {
-            return (null, "is not valid UTF-8");
+            return (null, error);
         }
 
-        JsonNode? value;
         try
         {
-            value = JsonNode.Parse(utf8, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false, MaxDepth = 64 });
+            return (JsonNode.Parse(utf8, documentOptions: Options), null);
         }
         catch (JsonException)
         {
             return (null, "is not valid JSON or repeats a property name");
         }
-        catch (InvalidOperationException)
-        {
-            // Comparing property names for duplicates reads them as text, which a lone surrogate escape cannot be.
-            return (null, "holds a string that is not valid Unicode (a lone surrogate)");
-        }
-
-        return IsWellFormed(value) ? (value, null) : (null, "holds a string that is not valid Unicode (a lone surrogate)");
     }
 
-    /// <summary>True when every string and property name in <paramref name="node"/> is well-formed UTF-16.</summary>
-    public static bool IsWellFormed(JsonNode? node)
+    /// <summary>
+    /// <see cref="Parse"/> into a <see cref="JsonDocument"/> over <paramref name="utf8"/> (not copied: keep the memory
+    /// until the document is disposed), for readers that need no tree.
+    /// </summary>
+    public static (JsonDocument? Document, string? Error) ParseDocument(ReadOnlyMemory<byte> utf8)
     {
+        if (Check(utf8.Span) is { } error)
+        {
+            return (null, error);
+        }
+
         try
         {
-            Walk(node);
-            return true;
+            return (JsonDocument.Parse(utf8, Options), null);
         }
-        catch (InvalidOperationException)
+        catch (JsonException)
         {
-            return false;
-        }
-
-        static void Walk(JsonNode? node)
-        {
-            switch (node)
-            {
-                case JsonObject o:
-                    foreach (var (name, value) in o)
-                    {
-                        if (!IsWellFormed(name))
-                        {
-                            throw new InvalidOperationException();
-                        }
-
-                        Walk(value);
-                    }
-
-                    break;
-                case JsonArray a:
-                    foreach (var item in a)
-                    {
-                        Walk(item);
-                    }
-
-                    break;
-                case JsonValue v when v.GetValueKind() == JsonValueKind.String:
-                    if (!IsWellFormed(v.GetValue<string>()))
-                    {
-                        throw new InvalidOperationException();
-                    }
-
-                    break;
-            }
+            return (null, "is not valid JSON or repeats a property name");
         }
     }
 
-    private static bool IsWellFormed(string text) => !HasLoneSurrogate(text);
+    // Valid UTF-8 bytes cannot encode a lone surrogate; only an escape can (\ud800), so only escaped strings are read.
+    // Property names are checked here too: comparing names for duplicates would otherwise meet one it cannot read.
+    private static string? Check(ReadOnlySpan<byte> utf8)
+    {
+        if (!Utf8.IsValid(utf8))
+        {
+            return "is not valid UTF-8";
+        }
+
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = Options.MaxDepth });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped &&
+                    HasLoneSurrogate(reader.GetString()!))
+                {
+                    return "holds a string that is not valid Unicode (a lone surrogate)";
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            return "is not valid JSON or repeats a property name";
+        }
+        catch (InvalidOperationException)
+        {
+            return "holds a string that is not valid Unicode (a lone surrogate)";
+        }
+
+        return null;
+    }
 
     private static bool HasLoneSurrogate(string text)
     {

@@ -182,9 +182,11 @@ public sealed class SubgraphRetryTests : IAsyncLifetime
 
     private static HttpRequestMessage Request(Uri uri, bool idempotent)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new StringContent("""{"query":"{__typename}"}""", Encoding.UTF8, "application/json") };
-        request.Options.Set(SubgraphHttpClient.Idempotent, idempotent);
-        return request;
+        return new SubgraphFetchMessage(uri)
+        {
+            Content = new StringContent("""{"query":"{__typename}"}""", Encoding.UTF8, "application/json"),
+            IsIdempotent = idempotent,
+        };
     }
 
     private HttpClient Client(params (string Key, string Value)[] settings)

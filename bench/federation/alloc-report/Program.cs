@@ -1,7 +1,9 @@
 // Where a .NET process allocated during a trace: reads a dotnet-trace file taken with `--profile gc-verbose` and sums
 // its allocation samples (GCAllocationTick: one about every 100 KB a thread allocates, with the type of the object that
 // crossed the mark and the stack that allocated it). Prints the share of sampled bytes by type, by the first method
-// of the given namespace on the stack (which part of Chirp asked for the memory), and by allocating method.
+// of the given namespace on the stack (which part of Chirp asked for the memory), and by allocating method; then the
+// large-object-heap share with its allocating sites (LOH allocations drive gen2 collections), and the collections the
+// trace saw by generation and reason.
 //   dotnet Chirp.Bench.AllocReport.dll TRACE.nettrace [NAMESPACE_PREFIX (Chirp.)] [ROWS (25)]
 using Microsoft.Diagnostics.Tracing.Etlx;
 
@@ -16,6 +18,9 @@ var rows = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo
 var byType = new Dictionary<string, long>(StringComparer.Ordinal);
 var byOwner = new Dictionary<string, long>(StringComparer.Ordinal);
 var bySite = new Dictionary<string, long>(StringComparer.Ordinal);
+var largeBySite = new Dictionary<string, long>(StringComparer.Ordinal);
+var collections = new Dictionary<string, long>(StringComparer.Ordinal);
+long large = 0;
 long total = 0;
 var samples = 0;
 
@@ -49,7 +54,13 @@ using (var log = new TraceLog(etlx))
 
         Add(bySite, site ?? "(no managed frame)", bytes);
         Add(byOwner, owner ?? $"(no {prefix} frame)", bytes);
+        if (data.AllocationKind == Microsoft.Diagnostics.Tracing.Parsers.Clr.GCAllocationKind.Large)
+        {
+            large += bytes;
+            Add(largeBySite, $"{data.TypeName} <- {owner ?? site ?? "(no managed frame)"}", bytes);
+        }
     };
+    source.Clr.GCStart += data => Add(collections, $"gen{data.Depth} {data.Reason}", 1);
     source.Process();
 }
 
@@ -57,6 +68,16 @@ Console.WriteLine($"{samples} allocation samples, {total / 1024.0 / 1024.0:F1} M
 Print("by type", byType);
 Print($"by the first {prefix}* method on the stack", byOwner);
 Print("by allocating method", bySite);
+Console.WriteLine();
+Console.WriteLine($"large object heap: {100.0 * large / Math.Max(1, total):F1} % of sampled bytes");
+Print($"large objects by type and first {prefix}* method (share of all sampled bytes)", largeBySite);
+Console.WriteLine();
+Console.WriteLine("collections in the trace:");
+foreach (var (name, count) in collections.OrderBy(e => e.Key, StringComparer.Ordinal))
+{
+    Console.WriteLine($"  {count,6}  {name}");
+}
+
 return 0;
 
 void Print(string title, Dictionary<string, long> table)

@@ -380,7 +380,7 @@ internal sealed class PlanExecution(
     {
         try
         {
-            return await transport.ExecuteAsync(fetch.Subgraph, new SubgraphRequest(fetch.Document, fetch.OperationName, body.WrittenMemory), cancellationToken);
+            return await transport.ExecuteAsync(fetch.Subgraph, new SubgraphRequest(fetch.Document, fetch.OperationName, body.WrittenMemory, !fetch.IsRoot), cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

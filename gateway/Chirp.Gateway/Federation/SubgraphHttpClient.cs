@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
+using Polly.Telemetry;
 using Polly.Timeout;
 
 namespace Chirp.Gateway.Federation;
@@ -84,8 +85,8 @@ public sealed class RetryBudget
 
 /// <summary>
 /// The <see cref="HttpClient"/> of subgraph fetches: pooled keep-alive connections, a total and a per-attempt timeout,
-/// and retries for idempotent fetches only (those marked with <see cref="Idempotent"/>: query fetches, never a
-/// mutation's root fetch) on failures that mean the request did not reach a working subgraph (connection refused or
+/// and retries for idempotent fetches only (a <see cref="SubgraphFetchMessage"/> marked
+/// <see cref="SubgraphFetchMessage.IsIdempotent"/>: query fetches, never a mutation's root fetch) on failures that mean the request did not reach a working subgraph (connection refused or
 /// reset, 502), within a <see cref="RetryBudget"/>. Never retried: 503 (the subgraph sheds load; another attempt adds
 /// to it), an attempt that timed out (a slow subgraph under overload gets slower with more work), any other status.
 /// </summary>
@@ -94,8 +95,6 @@ public static class SubgraphHttpClient
     /// <summary>The name of the client; tests add handlers to it to see every fetch.</summary>
     public const string Name = "subgraphs";
 
-    /// <summary>Set to true on a request that may be sent twice without harm.</summary>
-    public static readonly HttpRequestOptionsKey<bool> Idempotent = new("Chirp.SubgraphFetch.Idempotent");
 
     /// <summary>Registers the client with <paramref name="connectionsPerSubgraph"/> connections per subgraph at most.</summary>
     public static IHttpClientBuilder AddSubgraphHttpClient(this IServiceCollection services, int connectionsPerSubgraph)
@@ -121,7 +120,8 @@ public static class SubgraphHttpClient
                 AutomaticDecompression = DecompressionMethods.None,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             });
-        client.AddResilienceHandler("subgraph-fetch", (pipeline, context) =>
+        services.Configure<TelemetryOptions>(o => o.SeverityProvider = FetchEventSeverity);
+        client.AddResilienceHandler(PipelineName, (pipeline, context) =>
         {
             var options = context.ServiceProvider.GetRequiredService<IOptions<SubgraphFetchOptions>>().Value;
             var budget = new RetryBudget(options.RetryBudgetRatio, options.RetryBudgetCapacity);
@@ -144,6 +144,20 @@ public static class SubgraphHttpClient
         return client;
     }
 
+    /// <summary>The resilience pipeline's name (with the client's, <c>subgraphs-subgraph-fetch</c> in telemetry).</summary>
+    public const string PipelineName = "subgraph-fetch";
+
+    // Polly reports every attempt and every pipeline run, as a log line and a metric each: several per fetch, seven
+    // fetches per deep query, and more CPU than the engine's own work under load. Only what is news is kept: retries,
+    // timeouts and attempts a retry handled; the fetch span and metrics (docs/architecture.md section 8) already time
+    // each fetch and count its outcome.
+    private static ResilienceEventSeverity FetchEventSeverity(SeverityProviderArguments args) =>
+        args.Source.PipelineName?.EndsWith(PipelineName, StringComparison.Ordinal) == true
+        && args.Event.EventName is "ExecutionAttempt" or "PipelineExecuting" or "PipelineExecuted"
+        && args.Event.Severity <= ResilienceEventSeverity.Information
+            ? ResilienceEventSeverity.None
+            : args.Event.Severity;
+
     // Polly asks after every attempt, the last one included: only a retry that will happen takes from the budget.
     private static bool ShouldRetry(ResilienceContext context, Outcome<HttpResponseMessage> outcome, int attempt, int maxRetries, RetryBudget budget)
     {
@@ -158,8 +172,18 @@ public static class SubgraphHttpClient
         return transient
             && attempt < maxRetries
             && outcome.Exception is not TimeoutRejectedException
-            && context.GetRequestMessage() is { } request
-            && request.Options.TryGetValue(Idempotent, out var idempotent) && idempotent
+            && context.GetRequestMessage() is SubgraphFetchMessage { IsIdempotent: true }
             && budget.TryWithdraw();
     }
+}
+
+/// <summary>
+/// A POST of one subgraph fetch. It says whether it may be retried as a property rather than through
+/// <see cref="HttpRequestMessage.Options"/>, which would cost a dictionary on every fetch.
+/// </summary>
+/// <param name="uri">The subgraph's GraphQL endpoint.</param>
+public sealed class SubgraphFetchMessage(Uri uri) : HttpRequestMessage(HttpMethod.Post, uri)
+{
+    /// <summary>True for a request that may be sent twice without harm (a query fetch); only those are retried.</summary>
+    public bool IsIdempotent { get; init; }
 }
