@@ -7,6 +7,7 @@ using Chirp.Gateway.Auth;
 using Chirp.GraphQL;
 using Chirp.GraphQL.AspNetCore;
 using Chirp.IdentityAssertions;
+using GraphQLParser.AST;
 
 namespace Chirp.Gateway.Federation;
 
@@ -33,7 +34,14 @@ public sealed class GatewayGraphQLExecutor(
         var transport = new HttpSubgraphTransport(httpClients.CreateClient(HttpSubgraphTransport.HttpClientName), urls, AssertionFor(user), changedUserId => EndOtherSessionsAsync(user, changedUserId));
         // The transport's selection names the span and is what the engine runs.
         var operation = request.Operation;
-        var operationType = operation?.Operation.ToString().ToLowerInvariant() ?? "unknown";
+        // Constant names, so the hot path allocates no strings for telemetry.
+        var operationType = operation?.Operation switch
+        {
+            OperationType.Query => "query",
+            OperationType.Mutation => "mutation",
+            OperationType.Subscription => "subscription",
+            _ => "unknown",
+        };
         var startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         using var activity = FederationTelemetry.StartOperation(operationType, operation?.Name?.StringValue);
         var result = await engine.ExecuteAsync(federated, transport, new Subscriber(this, user), cancellationToken);
