@@ -21,6 +21,7 @@ COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY schema/Chirp.Contracts/Chirp.Contracts.csproj schema/Chirp.Contracts/
 COPY hosting/Chirp.Hosting/Chirp.Hosting.csproj hosting/Chirp.Hosting/
 COPY hosting/Chirp.IdentityAssertions/Chirp.IdentityAssertions.csproj hosting/Chirp.IdentityAssertions/
+COPY hosting/Chirp.GraphQL/Chirp.GraphQL.csproj hosting/Chirp.GraphQL/
 COPY hosting/Chirp.GraphQL.AspNetCore/Chirp.GraphQL.AspNetCore.csproj hosting/Chirp.GraphQL.AspNetCore/
 COPY hosting/Chirp.Subgraphs/Chirp.Subgraphs.csproj hosting/Chirp.Subgraphs/
 COPY gateway/Chirp.Federation/Chirp.Federation.csproj gateway/Chirp.Federation/

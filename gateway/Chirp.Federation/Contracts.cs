@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Chirp.GraphQL;
 using GraphQLParser.AST;
 
 namespace Chirp.Federation;
@@ -128,93 +129,37 @@ public sealed record CallerContext(bool IsAuthenticated, IReadOnlySet<string> Sc
     public static CallerContext Anonymous { get; } = new(false, new HashSet<string>());
 }
 
-/// <summary>Why an operation was refused before execution.</summary>
-public enum FederatedFailure
-{
-    /// <summary>Executed; <see cref="FederatedResult.Errors"/> may still hold field errors.</summary>
-    None,
-
-    /// <summary>The document is not valid against the API schema (GraphQL spec section 5).</summary>
-    ValidationFailed,
-
-    /// <summary>The variable values cannot be coerced (GraphQL spec section 6.1.2).</summary>
-    VariablesInvalid,
-
-    /// <summary>No operation matches the operation name (GraphQL spec section 6.1, GetOperation).</summary>
-    OperationNotFound,
-}
-
 /// <summary>
-/// The response to one client operation (GraphQL spec section 7.1). Its <c>data</c> is UTF-8 JSON in pooled memory
-/// (<see cref="DataJson"/>), written straight from the subgraphs' bytes; dispose the result once it is written.
+/// Opens subscriptions on subgraphs for one subscriber, and sends the fetches that complete each event. The gateway's
+/// opens graphql-transport-ws sockets that carry the subscriber's identity.
 /// </summary>
-public sealed class FederatedResult : IDisposable
+public interface ISubgraphSubscriber
 {
-    private readonly IDisposable? _owner;
-    private JsonNode? _data;
-    private bool _parsed;
+    /// <summary>
+    /// Subscribes to <paramref name="request"/> on <paramref name="subgraphName"/>. The subscription is opened when the
+    /// enumeration starts and closed when it ends; each item is one event, a GraphQL response object
+    /// <c>{data?, errors?}</c> (GraphQL spec section 7.1), that the engine consumes.
+    /// </summary>
+    /// <exception cref="SubscriptionSourceException">The subgraph cannot be reached, refused the subscription, or went away.</exception>
+    IAsyncEnumerable<JsonObject> SubscribeAsync(string subgraphName, SubgraphRequest request, CancellationToken cancellationToken);
 
-    /// <summary>A result without data, or with <c>"data": null</c> when <paramref name="hasData"/> is true.</summary>
-    public FederatedResult(bool hasData, JsonArray? errors, FederatedFailure failure = FederatedFailure.None)
-    {
-        HasData = hasData;
-        Errors = errors;
-        Failure = failure;
-    }
-
-    /// <summary>A planned subscription: nothing has run yet.</summary>
-    internal FederatedResult(FederatedSubscription subscription) => Subscription = subscription;
-
-    /// <summary>A result whose <c>data</c> is the JSON object <paramref name="dataJson"/>, held by <paramref name="owner"/>.</summary>
-    internal FederatedResult(ReadOnlyMemory<byte> dataJson, IDisposable? owner, JsonArray? errors)
-    {
-        HasData = true;
-        DataJson = dataJson;
-        Errors = errors;
-        _owner = owner;
-    }
-
-    /// <summary>True when execution started, so the response has a <c>data</c> entry (possibly null).</summary>
-    public bool HasData { get; }
-
-    /// <summary>The <c>data</c> entry as UTF-8 JSON, in the client's shape and field order; empty when it is null or absent.</summary>
-    public ReadOnlyMemory<byte> DataJson { get; }
-
-    /// <summary>The <c>data</c> entry as a tree, parsed from <see cref="DataJson"/> on first use (for callers that inspect it).</summary>
-    public JsonNode? Data
-    {
-        get
-        {
-            if (!_parsed)
-            {
-                _data = DataJson.IsEmpty ? null : JsonNode.Parse(DataJson.Span);
-                _parsed = true;
-            }
-
-            return _data;
-        }
-    }
-
-    /// <summary>The <c>errors</c> entry with client paths, or null when there are none.</summary>
-    public JsonArray? Errors { get; }
-
-    /// <summary>Why the operation was refused before execution, if it was.</summary>
-    public FederatedFailure Failure { get; }
-
-    /// <summary>For a subscription the caller may open: the plan of its events; there is no data then.</summary>
-    public FederatedSubscription? Subscription { get; }
-
-    /// <summary>The pooled memory behind <see cref="DataJson"/>: give it back once the response is written.</summary>
-    public IDisposable? Lease => _owner;
-
-    /// <summary>Gives the memory behind <see cref="DataJson"/> back to its pool; the result must not be read afterwards.</summary>
-    public void Dispose() => _owner?.Dispose();
+    /// <summary>
+    /// The transport for the fetches that complete one event. Asked for once per event, because a subscription lives
+    /// longer than the credentials a transport carries.
+    /// </summary>
+    ISubgraphTransport TransportForEvent();
 }
 
 /// <summary>A client operation to run.</summary>
-/// <param name="Document">The parsed <paramref name="Query"/> (locations kept, so errors can point into it).</param>
-/// <param name="Query">The document text; with <paramref name="OperationName"/> it keys the plan cache.</param>
-/// <param name="OperationName">The operation to run, or null when the document has one.</param>
-/// <param name="Variables">The raw variable values, or null.</param>
+/// <param name="Request">
+/// The request as the client sent it: its <see cref="GraphQLRequest.Query"/> and
+/// <see cref="GraphQLRequest.OperationName"/> key the plan cache; its <see cref="GraphQLRequest.Variables"/> are the raw values.
+/// </param>
+/// <param name="Document">The parsed query (locations kept, so errors can point into it).</param>
+/// <param name="Operation">
+/// The operation of <paramref name="Document"/> that <see cref="GraphQLOperations.Select"/> chose for the request's
+/// operation name, or null when none matches (the result is then a request error). Selected once, by the caller, so
+/// that what the caller names in its telemetry is what runs.
+/// </param>
 /// <param name="Caller">Who asks.</param>
-public sealed record FederatedRequest(GraphQLDocument Document, string Query, string? OperationName, JsonObject? Variables, CallerContext Caller);
+public sealed record FederatedRequest(GraphQLRequest Request, GraphQLDocument Document, GraphQLOperationDefinition? Operation, CallerContext Caller);

@@ -7,6 +7,7 @@ using Chirp.Federation.Execution;
 using Chirp.Federation.Planning;
 using Chirp.Federation.Schema;
 using Chirp.Federation.Validation;
+using Chirp.GraphQL;
 using GraphQLParser.AST;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -56,20 +57,29 @@ public sealed class FederatedExecutor
     }
 
     /// <summary>
-    /// Runs one operation: selects it (GraphQL spec section 6.1, GetOperation) once, validates it, coerces its variables,
-    /// plans it and runs the plan. A subscription is planned, not run: the result carries it in
-    /// <see cref="FederatedResult.Subscription"/>; the caller subscribes to <see cref="FederatedSubscription.Subgraph"/>
-    /// with <see cref="FederatedSubscription.Request"/> and passes each event to <see cref="FederatedSubscription.ResolveEventAsync"/>.
+    /// Runs the operation the caller selected (<see cref="FederatedRequest.Operation"/>): validates it, coerces its
+    /// variables, plans it and runs the plan. A subscription is planned, not run: the result's
+    /// <see cref="GraphQLResult.Stream"/> opens it on its subgraph through <paramref name="subscriber"/> when enumerated
+    /// and completes every event with the fields other subgraphs own.
     /// </summary>
+    /// <param name="request">The operation and its caller.</param>
+    /// <param name="transport">Sends the fetches of a query or mutation, carrying the caller's identity.</param>
+    /// <param name="subscriber">Opens a subscription on its subgraph and gives the transport for each event's fetches.</param>
+    /// <param name="cancellationToken">Cancels the fetches (a subscription's stream takes its own token when enumerated).</param>
     /// <returns>
-    /// The response. Request errors (invalid document, bad variables, unknown operation) come back as a
-    /// <see cref="FederatedResult.Failure"/> without data; subgraph failures as field errors with null data where
-    /// they struck; a subscription field the caller may not see as its errors, with nothing to subscribe to. Throws
-    /// only <see cref="OperationCanceledException"/>.
+    /// The response. Request errors (invalid document, bad variables, no matching operation) come back as a
+    /// <see cref="GraphQLResult.Failure"/> without data; subgraph failures as field errors with null data where
+    /// they struck; a subscription field the caller may not see as its errors, with nothing to subscribe to. The
+    /// caller disposes <see cref="GraphQLResult.Lease"/> once the response is written. Throws only
+    /// <see cref="OperationCanceledException"/>.
     /// </returns>
-    public async Task<FederatedResult> ExecuteAsync(FederatedRequest request, ISubgraphTransport transport, CancellationToken cancellationToken)
+    public async Task<GraphQLResult> ExecuteAsync(
+        FederatedRequest request, ISubgraphTransport transport, ISubgraphSubscriber subscriber, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(subscriber);
+        var operationName = request.Request.OperationName;
         var (refusal, plan, variables) = await PrepareAsync(request);
         if (refusal is not null)
         {
@@ -78,14 +88,14 @@ public sealed class FederatedExecutor
 
         if (plan!.Operation != OperationType.Subscription)
         {
-            return await RunAsync(plan, transport, variables!, request.OperationName, null, cancellationToken);
+            return await RunAsync(plan, transport, variables!, operationName, null, cancellationToken);
         }
 
         var root = plan.RootFetches.FirstOrDefault();
         if (root is null)
         {
             // The subscription field is denied to this caller: the result holds its error.
-            return await RunAsync(plan, new NoTransport(), variables!, request.OperationName, null, cancellationToken);
+            return await RunAsync(plan, new NoTransport(), variables!, operationName, null, cancellationToken);
         }
 
         var subgraphVariables = new JsonObject();
@@ -97,35 +107,36 @@ public sealed class FederatedExecutor
             }
         }
 
-        return new FederatedResult(new FederatedSubscription(
+        var subscription = new FederatedSubscription(
             root.Subgraph,
             new SubgraphRequest(root.Document, subgraphVariables.Count == 0 ? null : subgraphVariables, root.OperationName),
-            (response, eventTransport, token) => RunAsync(plan, eventTransport, variables!, request.OperationName, SubgraphResponse.FromJson(response), token)));
+            (response, eventTransport, token) => RunAsync(plan, eventTransport, variables!, operationName, SubgraphResponse.FromJson(response), token));
+        return new GraphQLResult { Stream = subscription.EventsAsync(subscriber, CancellationToken.None) };
     }
 
-    private async Task<(FederatedResult? Refusal, QueryPlan? Plan, JsonObject? Variables)> PrepareAsync(FederatedRequest request)
+    private async Task<(GraphQLResult? Refusal, QueryPlan? Plan, JsonObject? Variables)> PrepareAsync(FederatedRequest request)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        var operation = SelectOperation(request.Document, request.OperationName);
+        var (query, operationName, rawVariables, _) = request.Request;
+        var operation = request.Operation;
         if (operation is null)
         {
-            var message = request.OperationName is null
+            var message = operationName is null
                 ? "The document holds several operations; say which one to run with operationName."
-                : $"The document has no operation named '{request.OperationName}'.";
-            return (Refuse(FederatedFailure.OperationNotFound, [Error(message, RequestErrorCodes.OperationNotFound)]), null, null);
+                : $"The document has no operation named '{operationName}'.";
+            return (Refuse(GraphQLRequestFailure.OperationNotFound, [GraphQLErrors.Create(message, RequestErrorCodes.OperationNotFound)]), null, null);
         }
 
-        var entry = await GetEntryAsync(request.Query, request.OperationName, request.Document, operation);
+        var entry = await GetEntryAsync(query, operationName, request.Document, operation);
         if (entry.ValidationErrors.Count > 0)
         {
-            return (Refuse(FederatedFailure.ValidationFailed, [.. entry.ValidationErrors.Select(e => e.DeepClone())]), null, null);
+            return (Refuse(GraphQLRequestFailure.ValidationFailed, [.. entry.ValidationErrors.Select(e => e.DeepClone())]), null, null);
         }
 
         var coercionErrors = new List<JsonObject>();
-        var variables = VariableCoercion.Coerce(_supergraph, operation, request.Variables, entry.Lines, coercionErrors);
+        var variables = VariableCoercion.Coerce(_supergraph, operation, rawVariables, entry.Lines, coercionErrors);
         if (coercionErrors.Count > 0)
         {
-            return (Refuse(FederatedFailure.VariablesInvalid, [.. coercionErrors]), null, null);
+            return (Refuse(GraphQLRequestFailure.VariablesInvalid, [.. coercionErrors]), null, null);
         }
 
         using var planning = FederationActivity.StartPlan();
@@ -137,13 +148,13 @@ public sealed class FederatedExecutor
         {
             planning?.SetStatus(ActivityStatusCode.Error);
             // A supergraph the planner cannot serve (QueryPlanningException) or a planner fault: not the client's doing.
-            _logger.LogError(e, "Planning operation {OperationName} failed.", request.OperationName);
-            var failed = new FederatedResult(true, [Error("The gateway cannot split this operation over its services.", ErrorCodes.Internal)]);
+            _logger.LogError(e, "Planning operation {OperationName} failed.", operationName);
+            var failed = new GraphQLResult { HasData = true, Errors = [GraphQLErrors.Create("The gateway cannot split this operation over its services.", ErrorCodes.Internal)] };
             return (failed, null, null);
         }
     }
 
-    private async Task<FederatedResult> RunAsync(
+    private async Task<GraphQLResult> RunAsync(
         QueryPlan plan,
         ISubgraphTransport transport,
         JsonObject variables,
@@ -159,7 +170,7 @@ public sealed class FederatedExecutor
         catch (Exception e) when (e is not OperationCanceledException)
         {
             _logger.LogError(e, "Executing operation {OperationName} failed unexpectedly.", operationName);
-            return new FederatedResult(true, [Error("An unexpected error occurred.", ErrorCodes.Internal)]);
+            return new GraphQLResult { HasData = true, Errors = [GraphQLErrors.Create("An unexpected error occurred.", ErrorCodes.Internal)] };
         }
     }
 
@@ -178,7 +189,7 @@ public sealed class FederatedExecutor
     public QueryPlan Plan(GraphQLDocument document, string? operationName, CallerContext? caller, JsonObject? variables)
     {
         ArgumentNullException.ThrowIfNull(document);
-        var operation = SelectOperation(document, operationName)
+        var operation = GraphQLOperations.Select(document, operationName)
             ?? throw new ArgumentException($"The document has no operation '{operationName}'.", nameof(operationName));
         var coerced = variables ?? DefaultsOf(operation);
         var conditions = ConditionVariables(document).ToDictionary(n => n, n => coerced[n] is JsonValue v && v.TryGetValue<bool>(out var b) && b);
@@ -244,29 +255,6 @@ public sealed class FederatedExecutor
         return _operations.GetOrAdd((query, operationName), entry);
     }
 
-    private static GraphQLOperationDefinition? SelectOperation(GraphQLDocument document, string? operationName)
-    {
-        GraphQLOperationDefinition? found = null;
-        foreach (var operation in document.Definitions.OfType<GraphQLOperationDefinition>())
-        {
-            if (operationName is null)
-            {
-                if (found is not null)
-                {
-                    return null;
-                }
-
-                found = operation;
-            }
-            else if (operation.Name?.StringValue == operationName)
-            {
-                return operation;
-            }
-        }
-
-        return found;
-    }
-
     private static JsonObject DefaultsOf(GraphQLOperationDefinition operation)
     {
         var defaults = new JsonObject();
@@ -321,11 +309,8 @@ public sealed class FederatedExecutor
         }
     }
 
-    private static FederatedResult Refuse(FederatedFailure failure, List<JsonNode> errors) =>
-        new(false, [.. errors], failure);
-
-    private static JsonObject Error(string message, string code) =>
-        new() { ["message"] = message, ["extensions"] = new JsonObject { ["code"] = code } };
+    private static GraphQLResult Refuse(GraphQLRequestFailure failure, List<JsonNode> errors) =>
+        new() { Failure = failure, Errors = [.. errors] };
 
     private sealed class NoTransport : ISubgraphTransport
     {

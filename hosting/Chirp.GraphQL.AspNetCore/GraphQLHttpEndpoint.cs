@@ -99,7 +99,7 @@ public static class GraphQLHttpEndpoint
             return;
         }
 
-        var operation = GraphQLDocuments.SelectOperation(document!, request.OperationName);
+        var operation = GraphQLOperations.Select(document!, request.OperationName);
         if (isGet && operation?.Operation == OperationType.Mutation)
         {
             context.Response.Headers.Allow = "POST";
@@ -119,7 +119,7 @@ public static class GraphQLHttpEndpoint
 
         var executor = context.RequestServices.GetRequiredService<IGraphQLExecutor>();
         var result = await executor.ExecuteAsync(
-            new GraphQLExecutionRequest { Request = request, Document = document!, User = context.User, HttpContext = context },
+            new GraphQLExecutionRequest { Request = request, Document = document!, Operation = operation, User = context.User, HttpContext = context },
             context.RequestAborted);
 
         if (eventStream && (result.Stream is not null || result.HasData))
@@ -363,7 +363,10 @@ public static class GraphQLHttpEndpoint
     }
 }
 
-/// <summary>Helpers over parsed GraphQL documents.</summary>
+/// <summary>
+/// Parsing of request documents and the size limit every transport applies; which operation runs is
+/// <see cref="GraphQLOperations.Select"/>.
+/// </summary>
 public static class GraphQLDocuments
 {
     // Parsed documents are immutable and shared, so clients that repeat an operation (nearly all of them) are not
@@ -481,37 +484,5 @@ public static class GraphQLDocuments
 
             return true;
         }
-    }
-
-    /// <summary>
-    /// The operation to run (GraphQL spec section 6.1 GetOperation): the one named <paramref name="operationName"/>,
-    /// or the only one when no name is given; null when there is no such single operation.
-    /// </summary>
-    public static GraphQLOperationDefinition? SelectOperation(GraphQLDocument document, string? operationName)
-    {
-        GraphQLOperationDefinition? found = null;
-        foreach (var definition in document.Definitions)
-        {
-            if (definition is not GraphQLOperationDefinition op)
-            {
-                continue;
-            }
-
-            if (operationName is null)
-            {
-                if (found is not null)
-                {
-                    return null;
-                }
-
-                found = op;
-            }
-            else if (op.Name is not null && op.Name.StringValue == operationName)
-            {
-                return op;
-            }
-        }
-
-        return found;
     }
 }

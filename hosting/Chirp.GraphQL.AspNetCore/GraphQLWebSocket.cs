@@ -349,9 +349,10 @@ public static class GraphQLWebSocket
                     return;
                 }
 
-                var isSubscription = GraphQLDocuments.SelectOperation(document!, request.OperationName)?.Operation == OperationType.Subscription;
+                var operationDefinition = GraphQLOperations.Select(document!, request.OperationName);
+                var isSubscription = operationDefinition?.Operation == OperationType.Subscription;
                 var result = await _executor.ExecuteAsync(
-                    new GraphQLExecutionRequest { Request = request, Document = document!, User = User, HttpContext = _context }, token);
+                    new GraphQLExecutionRequest { Request = request, Document = document!, Operation = operationDefinition, User = User, HttpContext = _context }, token);
                 if (result.Stream is null)
                 {
                     if (result.Failure != GraphQLRequestFailure.None || !result.HasData || isSubscription)

@@ -164,15 +164,3 @@ public sealed class LiveConnections : IHostedService
         }
     }
 }
-
-/// <summary>
-/// A subscription's source ended abnormally (for the gateway: the owning subgraph went away). The transport tells
-/// the client with a graphql-transport-ws <c>error</c> message (SSE: a <c>next</c> with the errors), not a silent
-/// <c>complete</c>, so it knows to subscribe again.
-/// </summary>
-public sealed class SubscriptionSourceException(JsonArray errors, string message, Exception? innerException = null)
-    : Exception(message, innerException)
-{
-    /// <summary>GraphQL errors for the client (GraphQL spec section 7.1.2); they must not name hosts or internals.</summary>
-    public JsonArray Errors { get; } = errors;
-}

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Chirp.Federation.Schema;
+using Chirp.GraphQL;
 
 namespace Chirp.Federation.Tests;
 
@@ -302,7 +303,7 @@ public sealed class ExecutionTests
 
         var result = await Run.Async(transport, """{ tweet(id: "t1") { nope } }""");
 
-        Assert.Equal(FederatedFailure.ValidationFailed, result.Failure);
+        Assert.Equal(GraphQLRequestFailure.ValidationFailed, result.Failure);
         Assert.False(result.HasData);
         Assert.Contains("nope", Assert.Single(result.Errors!)!["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Empty(transport.Requests);
@@ -319,7 +320,7 @@ public sealed class ExecutionTests
 
         var result = await Run.Async(transport, "query($id: ID!) { tweet(id: $id) { id } }", variables);
 
-        Assert.Equal(FederatedFailure.VariablesInvalid, result.Failure);
+        Assert.Equal(GraphQLRequestFailure.VariablesInvalid, result.Failure);
         Assert.False(result.HasData);
         Assert.Equal("BAD_USER_INPUT", Assert.Single(result.Errors!)!["extensions"]!["code"]!.GetValue<string>());
         Assert.Empty(transport.Requests);
@@ -333,7 +334,7 @@ public sealed class ExecutionTests
             "mutation($input: CreateTweetInput!) { createTweet(input: $input) { tweet { id } } }",
             """{"input":{"text":"hi","extra":1}}""");
 
-        Assert.Equal(FederatedFailure.VariablesInvalid, result.Failure);
+        Assert.Equal(GraphQLRequestFailure.VariablesInvalid, result.Failure);
     }
 
     [Fact]
@@ -341,7 +342,7 @@ public sealed class ExecutionTests
     {
         var result = await Run.Async(new ScriptedTransport(), "query A { __typename } query B { __typename }", operationName: "C");
 
-        Assert.Equal(FederatedFailure.OperationNotFound, result.Failure);
+        Assert.Equal(GraphQLRequestFailure.OperationNotFound, result.Failure);
         Assert.False(result.HasData);
     }
 

@@ -158,36 +158,47 @@ public sealed class SubscriptionTests
     [Fact]
     public async Task EachEventIsCompletedWithTheFieldsOfOtherSubgraphs()
     {
-        var executor = new FederatedExecutor(TestSupergraph.Value);
-        var document = GraphQLParser.Parser.Parse(Query);
-        var transport = new ScriptedTransport().OnEntities("users", new Dictionary<string, string> { ["u-bob"] = """{"handle":"bob"}""" });
-        var planned = await executor.ExecuteAsync(new FederatedRequest(document, Query, null, null, Run.Alice), transport, default);
-        var subscription = planned.Subscription;
+        var transport = new ScriptedTransport()
+            .OnEntities("users", new Dictionary<string, string> { ["u-bob"] = """{"handle":"bob"}""", ["u-carol"] = """{"handle":"carol"}""" })
+            .OnSubscription("tweets",
+                """{"data":{"tweetRetweeted":{"eventId":"e1","retweetedBy":{"id":"u-bob"}}}}""",
+                """{"data":{"tweetRetweeted":{"eventId":"e2","retweetedBy":{"id":"u-carol"}}}}""");
 
-        var result = await subscription!.ResolveEventAsync(
-            System.Text.Json.Nodes.JsonNode.Parse("""{"data":{"tweetRetweeted":{"eventId":"e1","retweetedBy":{"id":"u-bob"}}}}""")!.AsObject(),
-            transport,
-            default);
+        var planned = await Run.Async(transport, Query);
+        var openedBeforeReading = transport.Subscriptions.Count;
+        var events = new List<string>();
+        await foreach (var item in planned.Stream!)
+        {
+            events.Add(item.Data!.ToJsonString());
+            item.Lease?.Dispose();
+        }
 
         Assert.False(planned.HasData);
         Assert.Null(planned.Errors);
-        Assert.Equal("tweets", subscription.Subgraph);
-        Assert.Equal("subscription{tweetRetweeted{eventId retweetedBy{id}}}", subscription.Request.Query);
-        Assert.Equal("""{"tweetRetweeted":{"eventId":"e1","retweetedBy":{"handle":"bob"}}}""", result.Data!.ToJsonString());
+        Assert.Equal(0, openedBeforeReading);
+        var (subgraph, request) = Assert.Single(transport.Subscriptions);
+        Assert.Equal("tweets", subgraph);
+        Assert.Equal("subscription{tweetRetweeted{eventId retweetedBy{id}}}", request.Query);
+        Assert.Equal(
+            [
+                """{"tweetRetweeted":{"eventId":"e1","retweetedBy":{"handle":"bob"}}}""",
+                """{"tweetRetweeted":{"eventId":"e2","retweetedBy":{"handle":"carol"}}}""",
+            ],
+            events);
+        // A fresh transport (fresh credentials) for each event's fetches.
+        Assert.Equal(2, transport.EventTransports);
     }
 
     [Fact]
     public async Task AnAnonymousSubscriberIsRefusedBeforeAnythingIsOpened()
     {
-        var executor = new FederatedExecutor(TestSupergraph.Value);
-        var document = GraphQLParser.Parser.Parse(Query);
-
         var transport = new ScriptedTransport();
 
-        var refusal = await executor.ExecuteAsync(new FederatedRequest(document, Query, null, null, CallerContext.Anonymous), transport, default);
+        var refusal = await Run.Async(transport, Query, caller: CallerContext.Anonymous);
 
-        Assert.Null(refusal.Subscription);
+        Assert.Null(refusal.Stream);
         Assert.Empty(transport.Requests);
+        Assert.Empty(transport.Subscriptions);
         Assert.Equal("UNAUTHENTICATED", refusal.Errors![0]!["extensions"]!["code"]!.GetValue<string>());
     }
 }

@@ -1,4 +1,5 @@
 using Chirp.Federation.Schema;
+using Chirp.GraphQL;
 
 namespace Chirp.Federation.Tests;
 
@@ -23,7 +24,7 @@ public sealed class RequestLimitTests
 
         var result = await Run.Async(transport, query);
 
-        AssertRefused(result, transport, FederatedFailure.ValidationFailed, "GRAPHQL_VALIDATION_FAILED");
+        AssertRefused(result, transport, GraphQLRequestFailure.ValidationFailed, "GRAPHQL_VALIDATION_FAILED");
     }
 
     [Theory]
@@ -39,7 +40,7 @@ public sealed class RequestLimitTests
 
         var result = await Run.Async(transport, query, """{"id":"u1"}""");
 
-        Assert.Equal(FederatedFailure.None, result.Failure);
+        Assert.Equal(GraphQLRequestFailure.None, result.Failure);
         Run.AssertNoErrors(result);
     }
 
@@ -51,7 +52,7 @@ public sealed class RequestLimitTests
 
         var result = await Run.Async(transport, "mutation { me { id } }", executor: new FederatedExecutor(supergraph));
 
-        AssertRefused(result, transport, FederatedFailure.ValidationFailed, "GRAPHQL_VALIDATION_FAILED");
+        AssertRefused(result, transport, GraphQLRequestFailure.ValidationFailed, "GRAPHQL_VALIDATION_FAILED");
         Assert.Contains("mutation", result.Errors![0]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
@@ -64,7 +65,7 @@ public sealed class RequestLimitTests
         // Depth 5 through a fragment: me(1) tweets(2) nodes(3) retweetOf(4) id(5).
         var result = await Run.Async(transport, "{ me { tweets { ...N } } } fragment N on TweetConnection { nodes { retweetOf { id } } }", executor: executor);
 
-        AssertRefused(result, transport, FederatedFailure.ValidationFailed, "GRAPHQL_VALIDATION_FAILED");
+        AssertRefused(result, transport, GraphQLRequestFailure.ValidationFailed, "GRAPHQL_VALIDATION_FAILED");
         Assert.Contains("depth", result.Errors![0]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
@@ -77,7 +78,7 @@ public sealed class RequestLimitTests
 
         var result = await Run.Async(transport, nested);
 
-        AssertRefused(result, transport, FederatedFailure.ValidationFailed, "GRAPHQL_VALIDATION_FAILED");
+        AssertRefused(result, transport, GraphQLRequestFailure.ValidationFailed, "GRAPHQL_VALIDATION_FAILED");
     }
 
     [Fact]
@@ -89,7 +90,7 @@ public sealed class RequestLimitTests
 
         var result = await Run.Async(transport, query, executor: executor);
 
-        AssertRefused(result, transport, FederatedFailure.ValidationFailed, "GRAPHQL_VALIDATION_FAILED");
+        AssertRefused(result, transport, GraphQLRequestFailure.ValidationFailed, "GRAPHQL_VALIDATION_FAILED");
         Assert.Contains("aliases", result.Errors![0]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
@@ -102,7 +103,7 @@ public sealed class RequestLimitTests
         // Three root fields, one of them in an inline fragment: fragments do not hide root fields from the count.
         var result = await Run.Async(transport, "{ me { id } ... on Query { user(id: \"1\") { id } } __typename }", executor: executor);
 
-        AssertRefused(result, transport, FederatedFailure.ValidationFailed, "GRAPHQL_VALIDATION_FAILED");
+        AssertRefused(result, transport, GraphQLRequestFailure.ValidationFailed, "GRAPHQL_VALIDATION_FAILED");
         Assert.Contains("root fields", result.Errors![0]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
@@ -138,7 +139,7 @@ public sealed class RequestLimitTests
     public void LimitsBelowOneAreRefusedAtConstruction() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new FederatedExecutor(TestSupergraph.Value, null, new FederationLimits { MaxDepth = 0 }));
 
-    private static void AssertRefused(FederatedResult result, ScriptedTransport transport, FederatedFailure failure, string code)
+    private static void AssertRefused(GraphQLResult result, ScriptedTransport transport, GraphQLRequestFailure failure, string code)
     {
         Assert.Equal(failure, result.Failure);
         Assert.False(result.HasData);

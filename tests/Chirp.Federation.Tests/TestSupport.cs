@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Chirp.Federation.Schema;
+using Chirp.GraphQL;
 using GraphQLParser;
 
 namespace Chirp.Federation.Tests;
@@ -42,12 +44,19 @@ internal static class TestSupergraph
     }
 }
 
-/// <summary>A subgraph transport that answers from a script and records every request.</summary>
-internal sealed class ScriptedTransport : ISubgraphTransport
+/// <summary>A subgraph transport and subscriber that answers from a script and records every request and subscription.</summary>
+internal sealed class ScriptedTransport : ISubgraphTransport, ISubgraphSubscriber
 {
     private readonly Dictionary<string, Func<SubgraphRequest, JsonObject>> _handlers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string[]> _events = new(StringComparer.Ordinal);
 
     public ConcurrentQueue<(string Subgraph, SubgraphRequest Request)> Requests { get; } = new();
+
+    /// <summary>The subscriptions opened, in order.</summary>
+    public ConcurrentQueue<(string Subgraph, SubgraphRequest Request)> Subscriptions { get; } = new();
+
+    /// <summary>How often a transport for one event's fetches was asked for.</summary>
+    public int EventTransports { get; private set; }
 
     public IEnumerable<SubgraphRequest> RequestsTo(string subgraph) => Requests.Where(r => r.Subgraph == subgraph).Select(r => r.Request);
 
@@ -95,6 +104,35 @@ internal sealed class ScriptedTransport : ISubgraphTransport
     public ScriptedTransport Down(string subgraph) => On(subgraph, _ =>
         throw new SubgraphUnavailableException(subgraph, $"Connection refused (http://10.1.2.3:5001/graphql) at Chirp.Gateway.Something()"));
 
+    /// <summary>A subscription on <paramref name="subgraph"/> yields <paramref name="events"/> (GraphQL responses), then completes.</summary>
+    public ScriptedTransport OnSubscription(string subgraph, params string[] events)
+    {
+        _events[subgraph] = events;
+        return this;
+    }
+
+    public async IAsyncEnumerable<JsonObject> SubscribeAsync(string subgraphName, SubgraphRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        Subscriptions.Enqueue((subgraphName, request));
+        if (!_events.TryGetValue(subgraphName, out var events))
+        {
+            throw new InvalidOperationException($"No subscription script for the {subgraphName} subgraph; it got: {request.Query}");
+        }
+
+        foreach (var subgraphEvent in events)
+        {
+            // Events arrive later than the subscription opens, as from a socket.
+            await Task.Yield();
+            yield return JsonNode.Parse(subgraphEvent)!.AsObject();
+        }
+    }
+
+    public ISubgraphTransport TransportForEvent()
+    {
+        EventTransports++;
+        return this;
+    }
+
     public Task<SubgraphResponse> ExecuteAsync(string subgraphName, SubgraphRequest request, CancellationToken cancellationToken)
     {
         // The engine reuses the body's memory once the call returns: keep a request with its variables read.
@@ -116,7 +154,7 @@ internal static class Run
 
     public static readonly CallerContext NoScopes = new(true, new HashSet<string>());
 
-    public static Task<FederatedResult> Async(
+    public static Task<GraphQLResult> Async(
         ScriptedTransport transport,
         string query,
         string? variables = null,
@@ -126,14 +164,18 @@ internal static class Run
     {
         executor ??= new FederatedExecutor(TestSupergraph.Value);
         var document = Parser.Parse(query, new ParserOptions { Ignore = IgnoreOptions.Comments });
-        var request = new FederatedRequest(document, query, operationName, variables is null ? null : JsonNode.Parse(variables)!.AsObject(), caller ?? Alice);
-        return executor.ExecuteAsync(request, transport, CancellationToken.None);
+        var request = new FederatedRequest(
+            new GraphQLRequest(query, operationName, variables is null ? null : JsonNode.Parse(variables)!.AsObject(), null),
+            document,
+            GraphQLOperations.Select(document, operationName),
+            caller ?? Alice);
+        return executor.ExecuteAsync(request, transport, transport, CancellationToken.None);
     }
 
     public static QueryPlan Plan(string query, string? operationName = null) =>
         new FederatedExecutor(TestSupergraph.Value).Plan(Parser.Parse(query), operationName);
 
-    public static void AssertNoErrors(FederatedResult result) => Assert.True(result.Errors is null, result.Errors?.ToJsonString());
+    public static void AssertNoErrors(GraphQLResult result) => Assert.True(result.Errors is null, result.Errors?.ToJsonString());
 
     /// <summary>JSON text without whitespace, for exact comparisons.</summary>
     public static string Json(string json) => JsonNode.Parse(json)!.ToJsonString();

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
+using Chirp.GraphQL;
 using Chirp.GraphQL.AspNetCore;
 using Chirp.IdentityAssertions;
 using Chirp.Testing;
@@ -119,10 +120,12 @@ public sealed class SubscriptionTests(TweetsServers servers)
             ? new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity())
             : new IdentityAssertionPayload(user.IdText, user.Handle, user.DisplayName, ChirpScopes.TweetsWrite, 0, 0, "test").ToPrincipal();
         var executor = servers.Tweets.Services.GetRequiredService<IGraphQLExecutor>();
+        var document = Parser.Parse(Subscription);
         return await executor.ExecuteAsync(new GraphQLExecutionRequest
         {
             Request = new GraphQLRequest(Subscription, null, null, null),
-            Document = Parser.Parse(Subscription),
+            Document = document,
+            Operation = GraphQLOperations.Select(document, null),
             User = principal,
             HttpContext = new DefaultHttpContext { RequestServices = services, User = principal },
         }, cancellationToken);

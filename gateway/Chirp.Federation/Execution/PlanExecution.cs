@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
 using Chirp.Federation.Schema;
+using Chirp.GraphQL;
 using Microsoft.Extensions.Logging;
 
 namespace Chirp.Federation.Execution;
@@ -31,7 +32,7 @@ internal sealed class PlanExecution(
     private bool _disposed;
 
     /// <summary>Runs the plan and builds the response.</summary>
-    public async Task<FederatedResult> RunAsync(CancellationToken cancellationToken)
+    public async Task<GraphQLResult> RunAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -63,17 +64,17 @@ internal sealed class PlanExecution(
         }
     }
 
-    private FederatedResult Complete()
+    private GraphQLResult Complete()
     {
         // About the size of the subgraph answers: one rent, rarely a second.
         var output = new PooledBuffer(_store.Bytes + (_store.Bytes / 4) + 256);
         if (ResponseCompletion.Write(plan.Shape, _store, _errors, output))
         {
-            return new FederatedResult(output.WrittenMemory, output, _errors.ToJson());
+            return new GraphQLResult { HasData = true, DataJson = output.WrittenMemory, Lease = output, Errors = _errors.ToJson() };
         }
 
         output.Dispose();
-        return new FederatedResult(true, _errors.ToJson());
+        return new GraphQLResult { HasData = true, Errors = _errors.ToJson() };
     }
 
     private async Task RunFetchAsync(FetchNode fetch, Task[] tasks, CancellationToken cancellationToken)

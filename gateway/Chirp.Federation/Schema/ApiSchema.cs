@@ -36,7 +36,7 @@ internal sealed class ApiSchema
             .Where(d => d is GraphQLUnionTypeDefinition or GraphQLInterfaceTypeDefinition)
             .Select(d => ((GraphQLTypeDefinition)d).Name.StringValue)
             .ToList();
-        var schema = GraphQL.Types.Schema.For(apiSdl, builder =>
+        var schema = global::GraphQL.Types.Schema.For(apiSdl, builder =>
         {
             foreach (var name in abstractTypes)
             {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Chirp.Federation;
+using Chirp.GraphQL;
 using Chirp.Hosting;
 
 namespace Chirp.Gateway.Federation;
@@ -43,9 +44,9 @@ internal static class FederationTelemetry
     }
 
     /// <summary>Ends an operation: its error type (the refusal, or <c>graphql_error</c> when the result holds errors) and its duration.</summary>
-    public static void EndOperation(Activity? activity, string operationType, FederatedResult result, long startedAt)
+    public static void EndOperation(Activity? activity, string operationType, GraphQLResult result, long startedAt)
     {
-        string? error = result.Failure != FederatedFailure.None ? result.Failure.ToString()
+        string? error = result.Failure != GraphQLRequestFailure.None ? result.Failure.ToString()
             : result.Errors is { Count: > 0 } ? "graphql_error" : null;
         if (error is not null)
         {

@@ -4,15 +4,17 @@ using System.Text.Json.Nodes;
 using Chirp.Contracts;
 using Chirp.Federation;
 using Chirp.Gateway.Auth;
+using Chirp.GraphQL;
 using Chirp.GraphQL.AspNetCore;
 using Chirp.IdentityAssertions;
+using GraphQLParser.AST;
 
 namespace Chirp.Gateway.Federation;
 
 /// <summary>
-/// The gateway's <see cref="IGraphQLExecutor"/>: runs operations on the federation engine (<see cref="FederatedExecutor"/>)
-/// as the caller, fetching from subgraphs over HTTP (<see cref="HttpSubgraphTransport"/>) and subscribing over WebSocket
-/// (<see cref="SubgraphSubscription"/>).
+/// The gateway's <see cref="IGraphQLExecutor"/>: runs the operation the transport selected on the federation engine
+/// (<see cref="FederatedExecutor"/>) as the caller, fetching from subgraphs over HTTP (<see cref="HttpSubgraphTransport"/>)
+/// and subscribing over WebSocket (<see cref="SubgraphSubscription"/>). The engine's result goes back as it is.
 /// </summary>
 /// <remarks>
 /// A subgraph response with <see cref="ChirpHeaders.CredentialsChanged"/> naming the caller (a password change) ends
@@ -28,56 +30,24 @@ public sealed class GatewayGraphQLExecutor(
         var user = request.User;
         var authenticated = user.Identity?.IsAuthenticated == true;
         var scopes = (user.FindFirstValue("scope") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
-        var federated = new FederatedRequest(request.Document, request.Request.Query, request.Request.OperationName, request.Request.Variables,
-            new CallerContext(authenticated, scopes));
+        var federated = new FederatedRequest(request.Request, request.Document, request.Operation, new CallerContext(authenticated, scopes));
         var transport = new HttpSubgraphTransport(httpClients.CreateClient(HttpSubgraphTransport.HttpClientName), urls, AssertionFor(user), changedUserId => EndOtherSessionsAsync(user, changedUserId));
-        // For the operation's span and metrics only; the engine selects the operation it runs itself.
-        var operation = GraphQLDocuments.SelectOperation(request.Document, request.Request.OperationName);
-        var operationType = operation?.Operation.ToString().ToLowerInvariant() ?? "unknown";
+        // The transport's selection names the span and is what the engine runs.
+        var operation = request.Operation;
+        // Constant names, so the hot path allocates no strings for telemetry.
+        var operationType = operation?.Operation switch
+        {
+            OperationType.Query => "query",
+            OperationType.Mutation => "mutation",
+            OperationType.Subscription => "subscription",
+            _ => "unknown",
+        };
         var startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
-        FederatedResult result;
-        using (var activity = FederationTelemetry.StartOperation(operationType, operation?.Name?.StringValue))
-        {
-            result = await engine.ExecuteAsync(federated, transport, cancellationToken);
-            FederationTelemetry.EndOperation(activity, operationType, result, startedAt);
-        }
-
-        return result.Subscription is { } subscription
-            ? new GraphQLResult { Stream = StreamAsync(subscription, user, CancellationToken.None) }
-            : ToResult(result);
+        using var activity = FederationTelemetry.StartOperation(operationType, operation?.Name?.StringValue);
+        var result = await engine.ExecuteAsync(federated, transport, new Subscriber(this, user), cancellationToken);
+        FederationTelemetry.EndOperation(activity, operationType, result, startedAt);
+        return result;
     }
-
-    /// <summary>
-    /// Runs a planned subscription: opens it on the owning subgraph as the subscriber, then completes every event with
-    /// the fields other subgraphs own, fetched as the subscriber with a fresh assertion each time (an assertion lives
-    /// a minute; a subscription lives longer). Nothing is opened until the stream is enumerated.
-    /// </summary>
-    private async IAsyncEnumerable<GraphQLResult> StreamAsync(
-        FederatedSubscription subscription, ClaimsPrincipal user, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await using var upstream = await SubgraphSubscription.OpenAsync(
-            subscription.Subgraph, urls.Get(subscription.Subgraph), AssertionFor(user), subscription.Request, cancellationToken);
-        await foreach (var subgraphEvent in upstream.ReadEventsAsync(cancellationToken))
-        {
-            var transport = new HttpSubgraphTransport(httpClients.CreateClient(HttpSubgraphTransport.HttpClientName), urls, AssertionFor(user), null);
-            yield return ToResult(await subscription.ResolveEventAsync(subgraphEvent, transport, cancellationToken));
-        }
-    }
-
-    private static GraphQLResult ToResult(FederatedResult result) => new()
-    {
-        HasData = result.HasData,
-        DataJson = result.DataJson,
-        Lease = result.Lease,
-        Errors = result.Errors,
-        Failure = result.Failure switch
-        {
-            FederatedFailure.ValidationFailed => GraphQLRequestFailure.ValidationFailed,
-            FederatedFailure.VariablesInvalid => GraphQLRequestFailure.VariablesInvalid,
-            FederatedFailure.OperationNotFound => GraphQLRequestFailure.OperationNotFound,
-            _ => GraphQLRequestFailure.None,
-        },
-    };
 
     /// <summary>
     /// Ends the caller's other sessions after the users subgraph changed the password of <paramref name="changedUserId"/>;
@@ -105,4 +75,31 @@ public sealed class GatewayGraphQLExecutor(
     /// <summary>The identity assertion for a validated caller, or null for an anonymous one.</summary>
     private string? AssertionFor(ClaimsPrincipal user) =>
         TokenIssuer.SubjectOf(user) is { } s ? codec.Sign(s.UserId, s.Handle, s.DisplayName, s.Scope) : null;
+
+    /// <summary>A subgraph transport for the fetches that complete one subscription event, as <paramref name="user"/>.</summary>
+    private HttpSubgraphTransport EventTransport(ClaimsPrincipal user) =>
+        new(httpClients.CreateClient(HttpSubgraphTransport.HttpClientName), urls, AssertionFor(user), null);
+
+    /// <summary>Opens <paramref name="request"/> on <paramref name="subgraphName"/> as <paramref name="user"/>.</summary>
+    private Task<SubgraphSubscription> OpenUpstreamAsync(string subgraphName, SubgraphRequest request, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        SubgraphSubscription.OpenAsync(subgraphName, urls.Get(subgraphName), AssertionFor(user), request, cancellationToken);
+
+    /// <summary>
+    /// Opens a subscription on the owning subgraph as the subscriber (graphql-transport-ws, <see cref="SubgraphSubscription"/>);
+    /// each event's fetches go out with a fresh assertion (an assertion lives a minute; a subscription lives longer).
+    /// </summary>
+    private sealed class Subscriber(GatewayGraphQLExecutor gateway, ClaimsPrincipal user) : ISubgraphSubscriber
+    {
+        public async IAsyncEnumerable<JsonObject> SubscribeAsync(
+            string subgraphName, SubgraphRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            await using var upstream = await gateway.OpenUpstreamAsync(subgraphName, request, user, cancellationToken);
+            await foreach (var subgraphEvent in upstream.ReadEventsAsync(cancellationToken))
+            {
+                yield return subgraphEvent;
+            }
+        }
+
+        public ISubgraphTransport TransportForEvent() => gateway.EventTransport(user);
+    }
 }

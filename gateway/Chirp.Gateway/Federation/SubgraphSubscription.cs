@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
 using Chirp.Federation;
+using Chirp.GraphQL;
 using Chirp.GraphQL.AspNetCore;
 
 namespace Chirp.Gateway.Federation;

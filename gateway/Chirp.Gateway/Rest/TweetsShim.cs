@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Chirp.Contracts;
+using Chirp.GraphQL;
 using Chirp.GraphQL.AspNetCore;
 using GraphQLParser;
 using GraphQLParser.AST;
@@ -197,27 +198,36 @@ public static class TweetsShim
             {
                 Request = new GraphQLRequest(operation.Text, null, variables, null),
                 Document = operation.Document,
+                Operation = operation.Operation,
                 User = context.User,
                 HttpContext = context,
             },
             context.RequestAborted);
 
-        if (result.Errors is { Count: > 0 } errors)
+        try
         {
-            var first = errors[0]!;
-            var code = first["extensions"]?["code"]?.GetValue<string>() ?? ErrorCodes.Internal;
-            var message = first["message"]?.GetValue<string>() ?? "The request failed.";
-            if (result.Failure != GraphQLRequestFailure.None)
+            if (result.Errors is { Count: > 0 } errors)
             {
-                code = ErrorCodes.BadUserInput;
+                var first = errors[0]!;
+                var code = first["extensions"]?["code"]?.GetValue<string>() ?? ErrorCodes.Internal;
+                var message = first["message"]?.GetValue<string>() ?? "The request failed.";
+                if (result.Failure != GraphQLRequestFailure.None)
+                {
+                    code = ErrorCodes.BadUserInput;
+                }
+
+                return (null, Problem(context, StatusFor(code), message, code));
             }
 
-            return (null, Problem(context, StatusFor(code), message, code));
+            return result.Data is null
+                ? (null, Problem(context, StatusCodes.Status500InternalServerError, "The request produced no data.", ErrorCodes.Internal))
+                : (result.Data, null);
         }
-
-        return result.Data is null
-            ? (null, Problem(context, StatusCodes.Status500InternalServerError, "The request produced no data.", ErrorCodes.Internal))
-            : (result.Data, null);
+        finally
+        {
+            // Data is a tree parsed from the pooled bytes by now: they can go back.
+            result.Lease?.Dispose();
+        }
     }
 
     /// <summary>The HTTP status for a GraphQL error code (docs/architecture.md section 3).</summary>
@@ -254,5 +264,9 @@ public static class TweetsShim
         public string Text { get; } = text;
 
         public GraphQLDocument Document { get; } = Parser.Parse(text);
+
+        /// <summary>The document's one operation, selected once for every request that runs it.</summary>
+        public GraphQLOperationDefinition Operation => field ??= GraphQLOperations.Select(Document, null)
+            ?? throw new InvalidOperationException("A stored operation holds exactly one operation.");
     }
 }
