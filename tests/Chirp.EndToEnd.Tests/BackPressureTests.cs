@@ -36,4 +36,34 @@ public sealed class BackPressureTests(ChirpCluster cluster)
             Assert.DoesNotContain("Exception", text, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public async Task AWriteThatHappenedIsNotRetriedWhenOnlyTheAuthorLookupFails()
+    {
+        var alice = await cluster.NewUserAsync("shimpartial");
+        var unreachable = $"http://127.0.0.1:{Chirp.Testing.FreePort.Next()}/graphql";
+        await using var gateway = await cluster.StartGatewayAsync(new() { ["Subgraphs:users:Url"] = unreachable });
+        using var client = gateway.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", alice.AccessToken);
+
+        // The tweet is written, but its answer needs the author (non-null) from the users service.
+        using var created = await client.PostAsJsonAsync("/tweets", new { text = "written while users is down" });
+        var problem = JsonNode.Parse(await created.Content.ReadAsStringAsync())!;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, created.StatusCode);
+        Assert.Null(created.Headers.RetryAfter);
+        Assert.Contains("do not send it again", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // A read is safe to repeat: it keeps its Retry-After.
+        using var listed = await client.GetAsync("/tweets");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, listed.StatusCode);
+        Assert.NotNull(listed.Headers.RetryAfter);
+
+        // Written once, and whole once the users service answers again.
+        using var healthy = cluster.Gateway.CreateClient();
+        healthy.DefaultRequestHeaders.Authorization = new("Bearer", alice.AccessToken);
+        var nodes = JsonNode.Parse(await healthy.GetStringAsync("/tweets"))!["items"]!.AsArray();
+        var tweet = Assert.Single(nodes)!;
+        Assert.Equal("written while users is down", tweet["text"]!.GetValue<string>());
+        Assert.Equal(alice.Handle, tweet["author"]!["handle"]!.GetValue<string>());
+    }
 }

@@ -218,6 +218,7 @@ public sealed class SubscriptionTests(ChirpCluster cluster)
         Assert.Equal("s", error["id"]!.GetValue<string>());
         var message = error["payload"]![0]!["message"]!.GetValue<string>();
         Assert.Contains("subscribe again", message, StringComparison.Ordinal);
+        Assert.Equal("UNAVAILABLE", error["payload"]![0]!["extensions"]!["code"]!.GetValue<string>());
         Assert.DoesNotContain("127.0.0.1", error.ToJsonString(), StringComparison.Ordinal);
 
         // The socket stays usable; a new subscription fails the same way while the subgraph is down.
@@ -242,6 +243,7 @@ public sealed class SubscriptionTests(ChirpCluster cluster)
         var error = await socket.ReceiveAsync(Wait);
         Assert.Equal("error", error!["type"]!.GetValue<string>());
         Assert.Contains("subscribe again", error["payload"]![0]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("UNAVAILABLE", error["payload"]![0]!["extensions"]!["code"]!.GetValue<string>());
         await TransportWsProtocolTests.WaitUntilAsync(() => Upstream(cluster.Tweets).OpenSubscriptions == before);
     }
 

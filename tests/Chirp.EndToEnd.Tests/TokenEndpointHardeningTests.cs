@@ -67,8 +67,24 @@ public sealed class TokenEndpointHardeningTests(ChirpCluster cluster)
         using var response = await client.PostAsync("/auth/token", new StringContent(
             "grant_type=password&username=alice&password=" + new string('x', 20_000), Encoding.ASCII, "application/x-www-form-urlencoded"));
 
+        var answer = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("invalid_request", (await response.Content.ReadFromJsonAsync<JsonObject>())!["error"]!.GetValue<string>());
+        Assert.Equal("invalid_request", answer["error"]!.GetValue<string>());
+        Assert.Equal("The request body is larger than 16384 bytes.", answer["error_description"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("application/x-www-form-urlencoded", "grant_type=password&grant_type=password", "The parameter 'grant_type' is sent more than once.")]
+    [InlineData("application/json", "{\"grant_type\":\"password\",\"grant_type\":\"password\"}", "The request body is not valid JSON or repeats a property name.")]
+    [InlineData("application/xml", "<grant_type>password</grant_type>", "Send the parameters as application/x-www-form-urlencoded or a JSON object of strings.")]
+    public async Task AMalformedTokenRequestIsToldWhatIsWrong(string contentType, string body, string description)
+    {
+        using var client = cluster.Client();
+        using var response = await client.PostAsync("/auth/token", new StringContent(body, Encoding.UTF8, contentType));
+
+        var answer = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(description, answer["error_description"]!.GetValue<string>());
     }
 
     [Theory]

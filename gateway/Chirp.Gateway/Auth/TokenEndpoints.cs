@@ -100,10 +100,10 @@ public static class TokenEndpoints
         RevocationFeed revocations, ILoggerFactory loggers)
     {
         context.Response.Headers.CacheControl = "no-store";
-        var form = await ReadParametersAsync(context.Request);
+        var (form, problem) = await ReadParametersAsync(context.Request);
         if (form is null)
         {
-            return Error("invalid_request", "Send the parameters as application/x-www-form-urlencoded or a JSON object of strings.");
+            return Error("invalid_request", problem!);
         }
 
         var grantType = form.GetValueOrDefault("grant_type");
@@ -197,8 +197,13 @@ public static class TokenEndpoints
     private static async Task<IResult> RevokeAsync(HttpContext context, RefreshTokenStore refreshTokens, TokenIssuer issuer, RevocationFeed revocations)
     {
         context.Response.Headers.CacheControl = "no-store";
-        var form = await ReadParametersAsync(context.Request);
-        var token = form?.GetValueOrDefault("token");
+        var (form, problem) = await ReadParametersAsync(context.Request);
+        if (form is null)
+        {
+            return Error("invalid_request", problem!);
+        }
+
+        var token = form.GetValueOrDefault("token");
         if (string.IsNullOrEmpty(token))
         {
             return Error("invalid_request", "token is required.");
@@ -274,10 +279,11 @@ public static class TokenEndpoints
         // A JSON body is often sent chunked, without Content-Length.
         if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? context.Request.ContentLength > 0)
         {
-            var form = await ReadParametersAsync(context.Request);
+            var (form, problem) = await ReadParametersAsync(context.Request);
             if (form is null || (form.TryGetValue("everywhere", out var value) && !bool.TryParse(value, out everywhere)))
             {
-                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: "Send no body, or {\"everywhere\": true|false}.",
+                return Results.Problem(statusCode: StatusCodes.Status400BadRequest,
+                    detail: (form is null ? problem + " " : "") + "Send no body, or {\"everywhere\": true|false}.",
                     extensions: new Dictionary<string, object?> { ["code"] = ErrorCodes.BadUserInput });
             }
         }
@@ -355,12 +361,18 @@ public static class TokenEndpoints
         return scopes.All(s => ChirpScopes.Default.Contains(s, StringComparer.Ordinal)) ? string.Join(' ', scopes) : null;
     }
 
-    /// <summary>Reads form or JSON parameters; null when the body is neither (or JSON that is not an object of strings).</summary>
-    internal static async Task<Dictionary<string, string>?> ReadParametersAsync(HttpRequest request)
+    /// <summary>
+    /// Reads form or JSON parameters. Returns them, or null and a message saying what is wrong: a body over
+    /// <see cref="MaxBodyBytes"/>, one that is neither a form nor JSON, or a malformed one (a parameter sent twice
+    /// included: RFC 6749 section 3.2 makes that malformed, not a choice between values). The caller answers 400
+    /// <c>invalid_request</c>, as RFC 6749 section 5.2 has the token endpoint do for every malformed request.
+    /// </summary>
+    internal static async Task<(Dictionary<string, string>? Parameters, string? Problem)> ReadParametersAsync(HttpRequest request)
     {
+        const string FormOrJson = "Send the parameters as application/x-www-form-urlencoded or a JSON object of strings.";
         if (request.ContentLength > MaxBodyBytes)
         {
-            return null;
+            return (null, $"The request body is larger than {MaxBodyBytes} bytes.");
         }
 
         if (request.HasFormContentType)
@@ -368,27 +380,30 @@ public static class TokenEndpoints
             try
             {
                 var form = await request.ReadFormAsync(new FormOptions { ValueLengthLimit = MaxBodyBytes, KeyLengthLimit = 256, ValueCountLimit = 32 });
-
-                // RFC 6749 section 3.2: a parameter sent twice makes the request malformed, not a choice between values.
-                if (form.Any(f => f.Value.Count > 1))
+                if (form.FirstOrDefault(f => f.Value.Count > 1) is { Key: { } repeated })
                 {
-                    return null;
+                    return (null, $"The parameter '{repeated}' is sent more than once.");
                 }
 
-                return form.ToDictionary(f => f.Key, f => f.Value.ToString(), StringComparer.Ordinal);
+                return (form.ToDictionary(f => f.Key, f => f.Value.ToString(), StringComparer.Ordinal), null);
             }
             catch (Exception e) when (e is InvalidDataException or BadHttpRequestException or IOException)
             {
-                return null;
+                return (null, "The form cannot be read: it is malformed, or too large (at most 32 parameters).");
             }
         }
 
         if (request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true)
         {
             var (body, _, error) = await JsonRequestBody.ReadAsync(request, MaxBodyBytes, request.HttpContext.RequestAborted);
-            if (error is not null || body is not JsonObject o)
+            if (error is not null)
             {
-                return null;
+                return (null, error);
+            }
+
+            if (body is not JsonObject o)
+            {
+                return (null, FormOrJson);
             }
 
             var result = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -400,9 +415,9 @@ public static class TokenEndpoints
                 }
             }
 
-            return result;
+            return (result, null);
         }
 
-        return null;
+        return (null, FormOrJson);
     }
 }

@@ -186,7 +186,7 @@ public sealed class SubgraphSubscription : IAsyncDisposable
     }
 
     private SubscriptionSourceException Ended(string what, Exception? inner = null) => new(
-        [GraphQLErrors.Create($"The {_subgraph} service ended the subscription; subscribe again.", ErrorCodes.Internal)],
+        [GraphQLErrors.Create($"The {_subgraph} service ended the subscription; subscribe again.", ErrorCodes.Unavailable)],
         $"The {_subgraph} subgraph {what}.",
         inner);
 

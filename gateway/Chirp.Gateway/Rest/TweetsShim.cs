@@ -189,7 +189,11 @@ public static class TweetsShim
         return Problem(context, StatusCodes.Status401Unauthorized, "An access token is required: send Authorization: Bearer <token> (get one at POST /auth/token).", ErrorCodes.Unauthenticated);
     }
 
-    /// <summary>Runs a stored operation; returns its data, or the problem response for its first error.</summary>
+    /// <summary>
+    /// Runs a stored operation; returns its data, or the problem response for its first error. A write whose own field
+    /// resolved but whose answer lost a nested lookup (a tweet's non-null author while the users service is down) has
+    /// happened: its 503 carries no <c>Retry-After</c> and says so, since repeating it would tweet twice.
+    /// </summary>
     private static async Task<(JsonNode? Data, IResult? Error)> RunAsync(HttpContext context, StoredOperation operation, JsonObject variables)
     {
         var executor = context.RequestServices.GetRequiredService<IGraphQLExecutor>();
@@ -214,6 +218,14 @@ public static class TweetsShim
                 if (result.Failure != GraphQLRequestFailure.None)
                 {
                     code = ErrorCodes.BadUserInput;
+                }
+
+                if (operation.Operation.Operation == OperationType.Mutation && result.Failure == GraphQLRequestFailure.None
+                    && code == ErrorCodes.Unavailable && errors.All(e => e?["path"] is JsonArray { Count: > 1 }))
+                {
+                    return (null, Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
+                        detail: message + " The change itself was made: do not send it again; GET /tweets shows it.",
+                        extensions: new Dictionary<string, object?> { ["code"] = code }));
                 }
 
                 return (null, Problem(context, StatusFor(code), message, code));
