@@ -14,10 +14,8 @@ public sealed class BackPressureTests(ChirpCluster cluster)
     public async Task TheRestShimAnswersAnUnreachableSubgraphWith503AndRetryAfter()
     {
         var alice = await cluster.NewUserAsync("shim503");
-        var unreachable = $"http://127.0.0.1:{Chirp.Testing.FreePort.Next()}/graphql";
-        await using var gateway = await cluster.StartGatewayAsync(new() { ["Subgraphs:tweets:Url"] = unreachable });
-        using var client = gateway.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", alice.AccessToken);
+        await using var gateway = await GatewayWithoutAsync("tweets");
+        using var client = ClientOf(gateway, alice);
 
         foreach (var request in new Func<Task<HttpResponseMessage>>[]
         {
@@ -41,10 +39,8 @@ public sealed class BackPressureTests(ChirpCluster cluster)
     public async Task AWriteThatHappenedIsNotRetriedWhenOnlyTheAuthorLookupFails()
     {
         var alice = await cluster.NewUserAsync("shimpartial");
-        var unreachable = $"http://127.0.0.1:{Chirp.Testing.FreePort.Next()}/graphql";
-        await using var gateway = await cluster.StartGatewayAsync(new() { ["Subgraphs:users:Url"] = unreachable });
-        using var client = gateway.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", alice.AccessToken);
+        await using var gateway = await GatewayWithoutAsync("users");
+        using var client = ClientOf(gateway, alice);
 
         // The tweet is written, but its answer needs the author (non-null) from the users service.
         using var created = await client.PostAsJsonAsync("/tweets", new { text = "written while users is down" });
@@ -65,5 +61,16 @@ public sealed class BackPressureTests(ChirpCluster cluster)
         var tweet = Assert.Single(nodes)!;
         Assert.Equal("written while users is down", tweet["text"]!.GetValue<string>());
         Assert.Equal(alice.Handle, tweet["author"]!["handle"]!.GetValue<string>());
+    }
+
+    // A gateway of its own whose subgraph named subgraph points at a port nothing listens on.
+    private Task<Chirp.Testing.ServiceHost> GatewayWithoutAsync(string subgraph) =>
+        cluster.StartGatewayAsync(new() { [$"Subgraphs:{subgraph}:Url"] = $"http://127.0.0.1:{Chirp.Testing.FreePort.Next()}/graphql" });
+
+    private static HttpClient ClientOf(Chirp.Testing.ServiceHost gateway, TestUser user)
+    {
+        var client = gateway.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", user.AccessToken);
+        return client;
     }
 }
