@@ -8,7 +8,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Net.Http.Headers;
 
 namespace Chirp.GraphQL.AspNetCore;
 
@@ -176,37 +175,28 @@ public static class GraphQLHttpEndpoint
     /// </summary>
     public static string? NegotiateMediaType(HttpRequest request)
     {
-        var accept = request.GetTypedHeaders().Accept;
-        if (accept.Count == 0)
-        {
-            return GraphQLResponseMediaType;
-        }
-
+        // The first range of the highest quality wins, as a stable sort by quality would pick it.
         string? best = null;
         double bestQuality = 0;
-        foreach (var value in accept.OrderByDescending(a => a.Quality ?? 1))
+        var any = false;
+        var ranges = MediaTypes.Accepted(request.Headers.Accept);
+        while (ranges.MoveNext())
         {
-            var q = value.Quality ?? 1;
-            if (q <= 0)
-            {
-                continue;
-            }
-
-            var type = value.MediaType.Value;
-            string? candidate = type switch
-            {
-                GraphQLResponseMediaType or "*/*" or "application/*" => GraphQLResponseMediaType,
-                "application/json" => "application/json",
-                _ => null,
-            };
-            if (candidate is not null && (best is null || q > bestQuality))
+            any = true;
+            var range = ranges.Current;
+            var candidate =
+                range.Equals(GraphQLResponseMediaType, StringComparison.OrdinalIgnoreCase) || range is "*/*" ||
+                range.Equals("application/*", StringComparison.OrdinalIgnoreCase) ? GraphQLResponseMediaType
+                : range.Equals("application/json", StringComparison.OrdinalIgnoreCase) ? "application/json"
+                : null;
+            if (candidate is not null && ranges.Quality > bestQuality)
             {
                 best = candidate;
-                bestQuality = q;
+                bestQuality = ranges.Quality;
             }
         }
 
-        return best;
+        return any ? best : GraphQLResponseMediaType;
     }
 
     private static (GraphQLRequest? Request, int Status, string? Message) ReadGet(HttpRequest http)
@@ -263,8 +253,7 @@ public static class GraphQLHttpEndpoint
 
     private static async Task<(GraphQLRequest? Request, int Status, string? Message)> ReadPostAsync(HttpRequest http, long maxBytes, CancellationToken ct)
     {
-        if (!MediaTypeHeaderValue.TryParse(http.ContentType, out var contentType) ||
-            !string.Equals(contentType.MediaType.Value, "application/json", StringComparison.OrdinalIgnoreCase))
+        if (!MediaTypes.HasMediaType(http.ContentType, "application/json"))
         {
             return (null, StatusCodes.Status415UnsupportedMediaType, "Content-Type must be application/json.");
         }

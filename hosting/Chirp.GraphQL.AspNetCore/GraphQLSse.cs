@@ -53,8 +53,19 @@ public static class GraphQLSse
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
 
     /// <summary>True when <c>Accept</c> asks for <see cref="MediaType"/> (with a non-zero quality).</summary>
-    public static bool IsRequested(HttpRequest request) =>
-        request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals(MediaType, StringComparison.OrdinalIgnoreCase) && (a.Quality ?? 1) > 0);
+    public static bool IsRequested(HttpRequest request)
+    {
+        var ranges = MediaTypes.Accepted(request.Headers.Accept);
+        while (ranges.MoveNext())
+        {
+            if (ranges.Quality > 0 && ranges.Current.Equals(MediaType, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Streams <paramref name="result"/> (one response, or every response of its <see cref="GraphQLResult.Stream"/>).</summary>
     public static async Task WriteStreamAsync(HttpContext context, GraphQLResult result)

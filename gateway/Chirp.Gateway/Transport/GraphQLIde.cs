@@ -1,4 +1,5 @@
 using Microsoft.Extensions.FileProviders;
+using Chirp.GraphQL.AspNetCore;
 using Microsoft.Net.Http.Headers;
 
 namespace Chirp.Gateway.Transport;
@@ -17,7 +18,7 @@ public static class GraphQLIde
             var request = context.Request;
             if (HttpMethods.IsGet(request.Method) && request.Path.Equals("/graphql", StringComparison.Ordinal) &&
                 !request.Query.ContainsKey("query") &&
-                request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/html", StringComparison.OrdinalIgnoreCase)) &&
+                AcceptsHtml(request) &&
                 request.Headers.Upgrade.Count == 0)
             {
                 context.Response.Redirect("/graphql/");
@@ -60,5 +61,19 @@ public static class GraphQLIde
         }))
             .ExcludeFromDescription();
         return app;
+    }
+
+    private static bool AcceptsHtml(HttpRequest request)
+    {
+        var ranges = MediaTypes.Accepted(request.Headers.Accept);
+        while (ranges.MoveNext())
+        {
+            if (ranges.Current.Equals("text/html", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
