@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+namespace Chirp.EndToEnd.Tests;
+
+/// <summary>
+/// Log-ins beyond the users service's password-check limit (README.md "Capacity") are refused at once as busy, with
+/// 503 <c>temporarily_unavailable</c> and <c>Retry-After</c>; only a users service that cannot be reached is reported
+/// as an unreachable dependency.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class LogInCapacityTests(ChirpCluster cluster)
+{
+    private const string Password = "correct horse battery";
+
+    [Fact]
+    public async Task LogInsBeyondThePasswordCheckLimitAreRefusedFastAsBusyAndTheAdmittedOnesGetTokens()
+    {
+        var handles = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var handle = ChirpCluster.NewHandle("busy");
+            await cluster.SignUpAsync(handle, "Busy");
+            handles.Add(handle);
+        }
+
+        await using var users = await cluster.StartUsersAsync(new()
+        {
+            ["Limits:ConcurrentPasswordChecks"] = "1",
+            ["Limits:QueuedPasswordChecks"] = "1",
+        });
+        await using var gateway = await cluster.StartGatewayAsync(new() { ["Subgraphs:users:Url"] = new Uri(users.BaseAddress, "/graphql").ToString() });
+        using var client = gateway.CreateClient();
+
+        // One check runs and one waits; of ten at once, the rest overflow.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => LogInAsync(client, handles[i % handles.Count])));
+
+        Assert.All(answers, a => Assert.True(a.Status is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, $"{(int)a.Status} {a.Body}"));
+        var refused = answers.Where(a => a.Status == HttpStatusCode.ServiceUnavailable).ToList();
+        var admitted = answers.Where(a => a.Status == HttpStatusCode.OK).ToList();
+        Assert.NotEmpty(refused);
+        Assert.NotEmpty(admitted);
+        foreach (var answer in refused)
+        {
+            Assert.True(answer.Elapsed < TimeSpan.FromSeconds(2), $"refused after {answer.Elapsed.TotalMilliseconds} ms");
+            Assert.True(answer.RetryAfter > TimeSpan.Zero, "Retry-After in seconds");
+            Assert.Equal("temporarily_unavailable", answer.Body["error"]!.GetValue<string>());
+            var description = answer.Body["error_description"]!.GetValue<string>();
+            Assert.Contains("busy", description, StringComparison.Ordinal);
+            Assert.DoesNotContain("cannot reach", description, StringComparison.Ordinal);
+        }
+
+        foreach (var answer in admitted)
+        {
+            Assert.False(string.IsNullOrEmpty(answer.Body["access_token"]?.GetValue<string>()), answer.Body.ToJsonString());
+        }
+
+        // A refusal was not a failed log-in: the throttle did not count it, and the password works once it is quiet.
+        var again = await LogInAsync(client, handles[0]);
+        Assert.Equal(HttpStatusCode.OK, again.Status);
+    }
+
+    [Fact]
+    public async Task AUsersServiceOutOfReachIsReportedAsAnUnreachableDependency()
+    {
+        var handle = ChirpCluster.NewHandle("nousers");
+        await cluster.SignUpAsync(handle, "No Users");
+        await using var gateway = await cluster.StartGatewayAsync(new() { ["Subgraphs:users:Url"] = $"http://127.0.0.1:{Chirp.Testing.FreePort.Next()}/graphql" });
+        using var client = gateway.CreateClient();
+
+        var answer = await LogInAsync(client, handle);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.Status);
+        Assert.True(answer.RetryAfter > TimeSpan.Zero, "Retry-After in seconds");
+        Assert.Equal("temporarily_unavailable", answer.Body["error"]!.GetValue<string>());
+        Assert.Contains("cannot reach a dependency", answer.Body["error_description"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    private static async Task<(HttpStatusCode Status, TimeSpan? RetryAfter, JsonObject Body, TimeSpan Elapsed)> LogInAsync(HttpClient client, string handle)
+    {
+        var watch = Stopwatch.StartNew();
+        using var response = await client.PostAsync("/auth/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "password",
+            ["username"] = handle,
+            ["password"] = Password,
+        }));
+        var body = await response.Content.ReadFromJsonAsync<JsonObject>() ?? [];
+        return (response.StatusCode, response.Headers.RetryAfter?.Delta, body, watch.Elapsed);
+    }
+}
