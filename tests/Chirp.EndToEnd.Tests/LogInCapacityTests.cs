@@ -2,13 +2,14 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Npgsql;
 
 namespace Chirp.EndToEnd.Tests;
 
 /// <summary>
 /// Log-ins beyond the users service's password-check limit (README.md "Capacity") are refused at once as busy, with
-/// 503 <c>temporarily_unavailable</c> and <c>Retry-After</c>; only a users service that cannot be reached is reported
-/// as an unreachable dependency.
+/// 503 <c>temporarily_unavailable</c> and <c>Retry-After</c>, as are token requests beyond the gateway's own request
+/// limit; only a users service that cannot be reached is reported as an unreachable dependency.
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class LogInCapacityTests(ChirpCluster cluster)
@@ -76,6 +77,52 @@ public sealed class LogInCapacityTests(ChirpCluster cluster)
         Assert.True(answer.RetryAfter > TimeSpan.Zero, "Retry-After in seconds");
         Assert.Equal("temporarily_unavailable", answer.Body["error"]!.GetValue<string>());
         Assert.Contains("cannot reach a dependency", answer.Body["error_description"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AFullGatewayAnswersTokenRequestsWithAnOAuthBodyAndOtherRoutesWithProblemDetails()
+    {
+        var handle = ChirpCluster.NewHandle("fullgw");
+        await cluster.SignUpAsync(handle, "Full Gateway");
+        await using var gateway = await cluster.StartGatewayAsync(new()
+        {
+            ["Limits:ConcurrentRequests"] = "1",
+            ["Limits:QueuedRequests"] = "0",
+        });
+        using var client = gateway.CreateClient();
+
+        // The one permit is held by a log-in whose user lookup waits on a lock of the users table.
+        await using var locker = new NpgsqlConnection(cluster.UsersConnectionString);
+        await locker.OpenAsync();
+        await using var transaction = await locker.BeginTransactionAsync();
+        await using (var lockTable = new NpgsqlCommand("LOCK TABLE users IN ACCESS EXCLUSIVE MODE", locker, transaction))
+        {
+            await lockTable.ExecuteNonQueryAsync();
+        }
+
+        var held = LogInAsync(client, handle);
+        await using (var waiting = new NpgsqlConnection(cluster.UsersConnectionString))
+        {
+            await waiting.OpenAsync();
+            await TransportWsProtocolTests.WaitUntilAsync(() =>
+            {
+                using var count = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()", waiting);
+                return (long)count.ExecuteScalar()! > 0;
+            });
+        }
+
+        var refused = await LogInAsync(client, handle);
+        using var graphql = await client.PostAsJsonAsync("/graphql", new { query = "{ __typename }" });
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.Status);
+        Assert.True(refused.RetryAfter > TimeSpan.Zero, "Retry-After in seconds");
+        Assert.Equal("temporarily_unavailable", refused.Body["error"]!.GetValue<string>());
+        Assert.Contains("busy", refused.Body["error_description"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, graphql.StatusCode);
+        Assert.Equal("application/problem+json", graphql.Content.Headers.ContentType?.MediaType);
+
+        await transaction.RollbackAsync();
+        Assert.Equal(HttpStatusCode.OK, (await held).Status);
     }
 
     private static async Task<(HttpStatusCode Status, TimeSpan? RetryAfter, JsonObject Body, TimeSpan Elapsed)> LogInAsync(HttpClient client, string handle)

@@ -97,6 +97,17 @@ public static class TokenEndpoints
         Results.Json(new OAuthError(TooManyAttempts, "Too many failed log-ins; try again after the Retry-After seconds."),
             statusCode: StatusCodes.Status429TooManyRequests));
 
+    /// <summary>
+    /// The replica-wide request limit's answer (<see cref="RequestLimits.ConcurrencyPolicy"/>) on the gateway: under
+    /// <c>/auth/*</c> 503 <c>temporarily_unavailable</c> with an OAuth error body like every other token-service answer,
+    /// elsewhere the problem details body of every service.
+    /// </summary>
+    public static RateLimitRejection OverloadRejection { get; } = new(RequestLimits.ConcurrencyPolicy, (context, wait) =>
+        context.Request.Path.StartsWithSegments("/auth", StringComparison.OrdinalIgnoreCase)
+            ? Results.Json(new OAuthError("temporarily_unavailable", $"The token service is busy; try again in {wait.TotalSeconds:0} s."),
+                statusCode: StatusCodes.Status503ServiceUnavailable)
+            : RequestLimits.Busy(wait));
+
     private static async Task<IResult> IssueAsync(
         HttpContext context, TokenIssuer issuer, RefreshTokenStore refreshTokens, CredentialsClient credentials, LoginThrottle throttle,
         RevocationFeed revocations, ILoggerFactory loggers)
