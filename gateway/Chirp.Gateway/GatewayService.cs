@@ -69,6 +69,7 @@ public static class GatewayService
             .ValidateOnStart();
         builder.Services.AddSingleton<LoginThrottle>();
         builder.Services.AddRateLimitRejection(TokenEndpoints.LoginRejection);
+        builder.Services.AddRateLimitRejection(TokenEndpoints.OverloadRejection);
         builder.Services.AddSingleton<GatewayReadiness>();
         builder.Services.AddHealthChecks().AddCheck<GatewayReadiness>(GatewayReadiness.Name, tags: [HostingExtensions.ReadyTag]);
         builder.Services.AddHostedService<StartupVerification>();

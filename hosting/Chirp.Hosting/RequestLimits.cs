@@ -69,10 +69,7 @@ public static class RequestLimits
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<RequestLimitsOptions>>((kestrel, limits) =>
             kestrel.Limits.MaxConcurrentConnections = limits.Value.MaxConnections);
-        services.AddRateLimitRejection(new RateLimitRejection(ConcurrencyPolicy, (_, wait) => Results.Problem(
-            statusCode: StatusCodes.Status503ServiceUnavailable,
-            title: "Service Unavailable",
-            detail: $"Chirp is busy; try again in {WholeSeconds(wait)} s.")));
+        services.AddRateLimitRejection(new RateLimitRejection(ConcurrencyPolicy, (_, wait) => Busy(wait)));
         services.AddRateLimiter(_ => { });
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<RequestLimitsOptions>>((rate, limits) =>
         {
@@ -96,7 +93,17 @@ public static class RequestLimits
         return builder;
     }
 
-    /// <summary>Registers the answer for requests that <paramref name="rejection"/>'s policy refuses (one per policy).</summary>
+    /// <summary>
+    /// The answer of <see cref="ConcurrencyPolicy"/>: 503 with a problem details body that says when to try again
+    /// (<see cref="Reject"/> adds the <c>Retry-After</c> header). A service that answers some routes in another shape
+    /// registers its own rejection for the policy and returns this one for the rest.
+    /// </summary>
+    public static IResult Busy(TimeSpan wait) => Results.Problem(
+        statusCode: StatusCodes.Status503ServiceUnavailable,
+        title: "Service Unavailable",
+        detail: $"Chirp is busy; try again in {WholeSeconds(wait)} s.");
+
+    /// <summary>Registers the answer for requests that <paramref name="rejection"/>'s policy refuses (the last one registered for a policy wins).</summary>
     public static IServiceCollection AddRateLimitRejection(this IServiceCollection services, RateLimitRejection rejection) =>
         services.AddSingleton(rejection);
 

@@ -25,7 +25,8 @@ public sealed partial class UsersJsonContext : JsonSerializerContext;
 /// Only a verified assertion whose scope holds <see cref="ChirpScopes.CredentialsVerify"/> may call it: 401 without
 /// an assertion, 403 with one that lacks the scope. Then 200 <c>{id, handle, displayName}</c>, 401 for a wrong
 /// handle or password (the same answer for both), 400 for a body that is not <c>{"handle","password"}</c> or not valid JSON, 413 for one over 256 KiB, 415 for
-/// a body that is not JSON. Errors are RFC 9457 problem details.
+/// a body that is not JSON, 503 with <c>Retry-After</c> beyond the password-check limit (<see cref="PasswordCheckLimits"/>).
+/// Errors are RFC 9457 problem details.
 /// </summary>
 public static class CredentialsEndpoint
 {
@@ -37,7 +38,7 @@ public static class CredentialsEndpoint
 
     /// <summary>Maps the route.</summary>
     public static IEndpointConventionBuilder MapCredentialsEndpoint(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapPost(InternalRoutes.CredentialsVerify, VerifyAsync).ExcludeFromDescription();
+        endpoints.MapPost(InternalRoutes.CredentialsVerify, VerifyAsync).RequireRateLimiting(PasswordCheckLimits.PolicyName).ExcludeFromDescription();
 
     private static async Task<IResult> VerifyAsync(HttpContext http, UserAccounts accounts, CancellationToken cancellationToken)
     {

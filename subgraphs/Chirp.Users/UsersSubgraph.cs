@@ -11,7 +11,8 @@ namespace Chirp.Users;
 /// The users subgraph: accounts (id, handle, display name, password hash) in PostgreSQL, served as an Apollo
 /// Federation 2.5 subgraph at <c>/graphql</c>, plus the gateway's password check at
 /// <see cref="InternalRoutes.CredentialsVerify"/>.
-/// Configuration: <c>ConnectionStrings:Users</c>, <c>IdentityAssertion:Keys:&lt;kid&gt;</c>.
+/// Configuration: <c>ConnectionStrings:Users</c>, <c>IdentityAssertion:Keys:&lt;kid&gt;</c>, and the password-check limits
+/// <c>Limits:ConcurrentPasswordChecks</c> and <c>Limits:QueuedPasswordChecks</c> (<see cref="PasswordCheckLimitsOptions"/>).
 /// </summary>
 public static class UsersSubgraph
 {
@@ -35,6 +36,7 @@ public static class UsersSubgraph
 
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         services.AddSingleton<UserAccounts>();
+        services.AddPasswordCheckLimits();
         services.AddHttpContextAccessor();
         services.AddScoped<UsersByIdDataLoader>();
         return builder;

@@ -152,6 +152,13 @@ public sealed class ChirpCluster : IAsyncLifetime
         return tweets;
     }
 
+    /// <summary>Starts another users subgraph replica on the same database, with some settings changed (e.g. its limits).</summary>
+    public Task<ServiceHost> StartUsersAsync(Dictionary<string, string?> overrides)
+    {
+        var own = new Dictionary<string, string?>(overrides) { ["ConnectionStrings:Users"] = UsersConnectionString };
+        return StartAsync("Chirp.Users", _shared, own, b => b.AddUsersSubgraph(), a => a.MapUsersSubgraph(), UsersSubgraph.Commands);
+    }
+
     private async Task<ServiceHost> StartAsync(
         string name,
         Dictionary<string, string?> shared,

@@ -352,6 +352,10 @@ public sealed class RevocationTests(ChirpCluster cluster)
         {
             using var response = await client.PostAsync("/auth/logout", null);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.NotNull(response.Headers.RetryAfter);
+            var refusal = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+            Assert.Equal("temporarily_unavailable", refusal["error"]!.GetValue<string>());
+            Assert.Contains("/auth/revoke", refusal["error_description"]!.GetValue<string>(), StringComparison.Ordinal);
         }
 
         await AssertRefusedAsync(gateway, kept.AccessToken);

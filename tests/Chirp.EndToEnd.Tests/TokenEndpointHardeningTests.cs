@@ -103,6 +103,35 @@ public sealed class TokenEndpointHardeningTests(ChirpCluster cluster)
     }
 
     [Fact]
+    public async Task LogOutAnswersLikeTheOtherTokenEndpoints()
+    {
+        using var anonymous = cluster.Client();
+        using var noToken = await anonymous.PostAsync("/auth/logout", null);
+
+        // RFC 6750 section 3.1: a request without credentials gets the challenge without an error code.
+        Assert.Equal(HttpStatusCode.Unauthorized, noToken.StatusCode);
+        Assert.Equal("Bearer", noToken.Headers.WwwAuthenticate.ToString());
+        Assert.Equal("application/json", noToken.Content.Headers.ContentType?.MediaType);
+        var unauthenticated = (await noToken.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal("invalid_request", unauthenticated["error"]!.GetValue<string>());
+        Assert.Contains("access token", unauthenticated["error_description"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        var user = await cluster.NewUserAsync("logoutbody");
+        using var client = cluster.Client(user.AccessToken);
+        using var malformed = await client.PostAsJsonAsync("/auth/logout", new { everywhere = "maybe" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        Assert.Equal("application/json", malformed.Content.Headers.ContentType?.MediaType);
+        var invalid = (await malformed.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal("invalid_request", invalid["error"]!.GetValue<string>());
+        Assert.Contains("everywhere", invalid["error_description"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // Nothing was ended by the malformed request.
+        var (status, _) = await cluster.GraphQLAsync(user.AccessToken, "{ me { handle } }");
+        Assert.Equal(HttpStatusCode.OK, status);
+    }
+
+    [Fact]
     public async Task TwoAuthorizationHeadersOnTheTokenEndpointGet400InvalidRequest()
     {
         var user = await cluster.NewUserAsync("twoauth");

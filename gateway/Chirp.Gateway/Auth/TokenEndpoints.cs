@@ -49,7 +49,9 @@ public static class TokenEndpoints
 
         endpoints.MapPost("/auth/logout", LogOutAsync)
             .Produces(StatusCodes.Status204NoContent)
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .Produces<OAuthError>(StatusCodes.Status400BadRequest)
+            .Produces<OAuthError>(StatusCodes.Status401Unauthorized)
+            .Produces<OAuthError>(StatusCodes.Status503ServiceUnavailable)
             .WithTags("auth")
             .WithSummary("End this session (refresh and access tokens); {\"everywhere\": true} ends every session of the user");
 
@@ -94,6 +96,17 @@ public static class TokenEndpoints
     public static RateLimitRejection LoginRejection { get; } = new(LoginThrottle.PolicyName, (_, _) =>
         Results.Json(new OAuthError(TooManyAttempts, "Too many failed log-ins; try again after the Retry-After seconds."),
             statusCode: StatusCodes.Status429TooManyRequests));
+
+    /// <summary>
+    /// The replica-wide request limit's answer (<see cref="RequestLimits.ConcurrencyPolicy"/>) on the gateway: under
+    /// <c>/auth/*</c> 503 <c>temporarily_unavailable</c> with an OAuth error body like every other token-service answer,
+    /// elsewhere the problem details body of every service.
+    /// </summary>
+    public static RateLimitRejection OverloadRejection { get; } = new(RequestLimits.ConcurrencyPolicy, (context, wait) =>
+        context.Request.Path.StartsWithSegments("/auth", StringComparison.OrdinalIgnoreCase)
+            ? Results.Json(new OAuthError("temporarily_unavailable", $"The token service is busy; try again in {wait.TotalSeconds:0} s."),
+                statusCode: StatusCodes.Status503ServiceUnavailable)
+            : RequestLimits.Busy(wait));
 
     private static async Task<IResult> IssueAsync(
         HttpContext context, TokenIssuer issuer, RefreshTokenStore refreshTokens, CredentialsClient credentials, LoginThrottle throttle,
@@ -180,6 +193,10 @@ public static class TokenEndpoints
                         "grant_type must be password or refresh_token.");
             }
         }
+        catch (CredentialsCheckBusyException busy)
+        {
+            return Busy(context, busy.RetryAfter);
+        }
         catch (Exception e) when (e is RedisException or RedisTimeoutException or HttpRequestException or TaskCanceledException)
         {
             loggers.CreateLogger(typeof(TokenEndpoints)).LogWarning(e, "Token request failed on a dependency");
@@ -263,16 +280,20 @@ public static class TokenEndpoints
     /// <summary>
     /// Ends the caller's session (the <c>sid</c> of the access token: its refresh-token family and every access token
     /// of it), or with <c>{"everywhere": true}</c> every session of the user (all families, and a not-before stamp
-    /// that refuses every access token issued until now). 503 when Redis cannot be reached; this replica refuses the
-    /// access tokens already.
+    /// that refuses every access token issued until now). Answers like the other token endpoints, with OAuth 2.0
+    /// error bodies (RFC 6749 section 5.2): without a bearer token 401 with <c>WWW-Authenticate: Bearer</c> and no
+    /// error code in that header (RFC 6750 section 3.1), a malformed body 400 <c>invalid_request</c>, and 503
+    /// <c>temporarily_unavailable</c> when Redis cannot be reached: then the log-out has not happened everywhere
+    /// (README.md "Access tokens, log-in throttling and readiness" says what a client does then).
     /// </summary>
     private static async Task<IResult> LogOutAsync(HttpContext context, RefreshTokenStore refreshTokens, RevocationFeed revocations)
     {
+        context.Response.Headers.CacheControl = "no-store";
         if (context.User.Identity?.IsAuthenticated != true || context.User.FindFirst("sub")?.Value is not { } userId)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
-            return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, detail: "Log-out needs the session's access token.",
-                extensions: new Dictionary<string, object?> { ["code"] = ErrorCodes.Unauthenticated });
+            return Results.Json(new OAuthError("invalid_request", "Log-out needs the session's access token: send Authorization: Bearer <access token>."),
+                statusCode: StatusCodes.Status401Unauthorized);
         }
 
         var everywhere = false;
@@ -282,9 +303,7 @@ public static class TokenEndpoints
             var (form, problem) = await ReadParametersAsync(context.Request);
             if (form is null || (form.TryGetValue("everywhere", out var value) && !bool.TryParse(value, out everywhere)))
             {
-                return Results.Problem(statusCode: StatusCodes.Status400BadRequest,
-                    detail: (form is null ? problem + " " : "") + "Send no body, or {\"everywhere\": true|false}.",
-                    extensions: new Dictionary<string, object?> { ["code"] = ErrorCodes.BadUserInput });
+                return Error("invalid_request", (form is null ? problem + " " : "") + "Send no body, or {\"everywhere\": true|false}.");
             }
         }
 
@@ -308,7 +327,12 @@ public static class TokenEndpoints
         }
         catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
-            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, detail: "The token service cannot reach a dependency; try again.");
+            // Only this replica refuses the access token now; the refresh token still works and other replicas know nothing.
+            context.Response.Headers.RetryAfter = "1";
+            return Results.Json(new OAuthError("temporarily_unavailable",
+                "The token service cannot reach a dependency, so the log-out has not taken effect everywhere. " +
+                "Once it answers again, send the refresh token to /auth/revoke to end the session."),
+                statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
         return Results.NoContent();
@@ -325,6 +349,18 @@ public static class TokenEndpoints
     {
         context.Response.Headers.RetryAfter = "1";
         return Results.Json(new OAuthError("temporarily_unavailable", "The token service cannot reach a dependency; try again."), statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+
+    /// <summary>
+    /// 503 <c>temporarily_unavailable</c> with <c>Retry-After</c> for a log-in that the password-check limit refused:
+    /// everything is reachable, but more log-ins are being checked than the users service takes at once.
+    /// </summary>
+    private static IResult Busy(HttpContext context, TimeSpan retryAfter)
+    {
+        var seconds = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
+        context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Results.Json(new OAuthError("temporarily_unavailable", $"The token service is busy checking other log-ins; try again in {seconds} s."),
+            statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
     private static IResult Error(string code, string description) =>
