@@ -26,8 +26,10 @@ internal sealed class ResultStore
 
     // Rented per request and returned with capacity kept (attachments and targets number in the thousands for a deep
     // query; growing them anew every request was most of the engine's allocation). A store that grew past the cap is
-    // dropped instead, so one huge response does not pin its memory forever.
-    private const int MaxPooled = 32;
+    // dropped instead, so one huge response does not pin its memory forever. The pool holds as many stores as the
+    // gateway runs requests at once by default (Limits:ConcurrentRequests, 64): a smaller pool dropped the stores of
+    // every request beyond it, grown anew and, having lived through a collection, died in gen2.
+    private const int MaxPooled = 64;
     private const int MaxPooledAttachments = 1 << 16;
     private static readonly System.Collections.Concurrent.ConcurrentQueue<ResultStore> Pool = new();
     private static int _pooled;
