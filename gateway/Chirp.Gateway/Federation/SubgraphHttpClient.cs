@@ -15,11 +15,10 @@ public sealed class SubgraphFetchOptions
     /// <summary>The configuration section: <c>Subgraphs:Fetch</c>.</summary>
     public const string SectionName = "Subgraphs:Fetch";
 
-    /// <summary>Longest a fetch may take, retries and their delays included.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
-    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>Longest one attempt may take. An attempt that times out is not retried.</summary>
+    /// <summary>
+    /// Longest one attempt may take. An attempt that times out is not retried, so a fetch takes at most this times
+    /// (<see cref="MaxRetries"/> + 1), plus retry delays of well under a second.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:05:00")]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -103,11 +102,12 @@ public static class SubgraphHttpClient
         services.AddOptions<SubgraphFetchOptions>()
             .BindConfiguration(SubgraphFetchOptions.SectionName)
             .ValidateDataAnnotations()
-            .Validate(o => o.AttemptTimeout <= o.TotalTimeout, $"{SubgraphFetchOptions.SectionName}:AttemptTimeout must not exceed TotalTimeout.")
             .ValidateOnStart();
 
         // No per-fetch log scopes and messages, and nothing a LAN hop to a subgraph does not need (cookies, proxy
-        // lookup, decompression). The pipeline's total timeout replaces HttpClient's.
+        // lookup, decompression). The attempt timeout bounds each try in place of HttpClient's timeout; a timeout over
+        // all attempts as well would cost a timer and a strategy on every fetch and bind only when set below
+        // (MaxRetries + 1) x AttemptTimeout.
         var client = services.AddHttpClient(Name, c => c.Timeout = Timeout.InfiniteTimeSpan)
             .RemoveAllLoggers()
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
@@ -125,7 +125,6 @@ public static class SubgraphHttpClient
         {
             var options = context.ServiceProvider.GetRequiredService<IOptions<SubgraphFetchOptions>>().Value;
             var budget = new RetryBudget(options.RetryBudgetRatio, options.RetryBudgetCapacity);
-            pipeline.AddTimeout(options.TotalTimeout);
             if (options.MaxRetries > 0)
             {
                 pipeline.AddRetry(new HttpRetryStrategyOptions
