@@ -1,3 +1,4 @@
+using System.Globalization;
 using Chirp.Federation;
 using Chirp.Federation.Schema;
 using Chirp.Gateway.Auth;
@@ -114,13 +115,38 @@ public static class GatewayService
         builder.Services.AddSubgraphHttpClient(connectionsPerSubgraph);
     }
 
-    /// <summary><c>/email/*</c> goes to the email worker unchanged (unsubscribe and confirmation links).</summary>
+    /// <summary>
+    /// <c>/email/*</c> goes to the email worker unchanged (unsubscribe and confirmation links). When the worker cannot
+    /// be reached, the person who opened the link gets 503 with <c>Retry-After</c> and a page that says so, like every
+    /// other route whose service is down, instead of the forwarder's bare 502.
+    /// </summary>
     private static void MapEmailForwarding(this WebApplication app)
     {
         var urls = app.Services.GetRequiredService<SubgraphUrls>();
         var worker = urls.Get("notifications");
+        app.UseWhen(c => c.Request.Path.StartsWithSegments("/email"), branch => branch.Use(async (context, next) =>
+        {
+            await next(context);
+            if (context.GetForwarderErrorFeature() is not null && !context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.Headers.RetryAfter = EmailWorkerRetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                context.Response.ContentType = "text/html; charset=utf-8";
+                await context.Response.WriteAsync(EmailWorkerDownPage, context.RequestAborted);
+            }
+        }));
         app.MapForwarder("/email/{**rest}", worker.GetLeftPart(UriPartial.Authority)).ExcludeFromDescription();
     }
+
+    private const int EmailWorkerRetryAfterSeconds = 30;
+
+    private const string EmailWorkerDownPage = """
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><title>Chirp: try again shortly</title></head>
+        <body><h1>Chirp's email service is not answering</h1>
+        <p>Nothing was changed. Open the link from your email again in a minute.</p></body></html>
+        """;
 
     /// <summary>Ready once the revocation state has been loaded from Redis (it stays ready while Redis is down afterwards).</summary>
     private sealed class RevocationReadiness(RevocationState state) : IHealthCheck

@@ -63,6 +63,29 @@ public sealed class BackPressureTests(ChirpCluster cluster)
         Assert.Equal(alice.Handle, tweet["author"]!["handle"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task AnEmailLinkWhileTheEmailWorkerIsDownGets503WithRetryAfterAndAPage()
+    {
+        await using var gateway = await GatewayWithoutAsync("notifications");
+        using var client = gateway.CreateClient();
+
+        foreach (var request in new Func<Task<HttpResponseMessage>>[]
+        {
+            () => client.GetAsync("/email/confirm?token=abc"),
+            () => client.PostAsync("/email/unsubscribe?token=abc", null),
+        })
+        {
+            using var response = await request();
+            var text = await response.Content.ReadAsStringAsync();
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero, "Retry-After in seconds");
+            Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("Nothing was changed", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("127.0.0.1", text, StringComparison.Ordinal);
+        }
+    }
+
     // A gateway of its own whose subgraph named subgraph points at a port nothing listens on.
     private Task<Chirp.Testing.ServiceHost> GatewayWithoutAsync(string subgraph) =>
         cluster.StartGatewayAsync(new() { [$"Subgraphs:{subgraph}:Url"] = $"http://127.0.0.1:{Chirp.Testing.FreePort.Next()}/graphql" });

@@ -183,6 +183,36 @@ public sealed class TokenEndpointHardeningTests(ChirpCluster cluster)
     }
 
     [Fact]
+    public async Task GuessesSentInParallelGetNoMoreChecksThanTheLimit()
+    {
+        var user = await cluster.NewUserAsync("parallel");
+        await using var gateway = await cluster.StartGatewayAsync(Throttle(perHandleAndAddress: 3, perAddress: 100, window: TimeSpan.FromMinutes(1)));
+        using var guesser = ClientFrom(gateway, "127.0.0.4");
+
+        // Twelve wrong passwords at once: checks in flight count against the limit, so at most three are checked.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => LogInAsync(guesser, user.Handle, "wrong password " + i)));
+
+        var checkedGuesses = answers.Count(a => a.Status == HttpStatusCode.BadRequest);
+        Assert.InRange(checkedGuesses, 1, 3);
+        Assert.All(answers.Where(a => a.Status != HttpStatusCode.BadRequest), a =>
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, a.Status);
+            Assert.Equal(TokenEndpoints.TooManyAttempts, a.Body["error"]!.GetValue<string>());
+            Assert.NotNull(a.RetryAfter);
+        });
+
+        // Once the checks are done, the permits they used are gone: the next guess waits for the window.
+        for (var i = checkedGuesses; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, (await LogInAsync(guesser, user.Handle, "late guess " + i)).Status);
+        }
+
+        var (status, _, retryAfter) = await LogInAsync(guesser, user.Handle, Password);
+        Assert.Equal(HttpStatusCode.TooManyRequests, status);
+        Assert.True(retryAfter > TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task AnAddressGuessingManyHandlesIsThrottledAndNoOtherAddressIs()
     {
         var user = await cluster.NewUserAsync("spray");

@@ -389,8 +389,10 @@ internal sealed class PlanExecution(
         }
         catch (SubgraphUnavailableException e)
         {
-            // Its message may name hosts: it goes to the log, never to the client.
-            logger.LogWarning(e, "The {Subgraph} subgraph is unavailable.", fetch.Subgraph);
+            // Its message may name hosts: it goes to the log, never to the client. An expected failure, so one line
+            // without a stack trace: during an outage every request logs it.
+            logger.LogWarning("The {Subgraph} subgraph is unavailable: {Reason}", fetch.Subgraph,
+                e.InnerException is { } cause ? $"{e.Message} ({cause.Message})" : e.Message);
             return null;
         }
         catch (Exception e)

@@ -34,7 +34,7 @@ public sealed class LoginThrottleOptions
 /// <summary>
 /// Counts failed password log-ins in two fixed-window partitioned limiters: per handle and client address, and per
 /// client address. Only failures take a permit, so correct log-ins never use up a limit; an attempt is refused while
-/// either partition has no permit left. There is deliberately no limit per handle alone: a guesser at another address
+/// either partition has no permit left beyond the attempts still being checked. There is deliberately no limit per handle alone: a guesser at another address
 /// would then lock the owner out, whereas keyed by handle and address a guesser only ever throttles themselves.
 /// IPv6 addresses count per /64, the block one subscriber usually holds. The client address is the connection's,
 /// or the one named by trusted proxies (<see cref="LoginThrottleOptions.TrustedProxies"/>). In memory, so per replica.
@@ -51,6 +51,10 @@ public sealed class LoginThrottle : IDisposable
     private readonly PartitionedRateLimiter<string> _perAddress;
     private readonly TimeSpan _window;
     private readonly IPNetwork[] _trustedProxies;
+
+    // Attempts being checked, per partition key; also the lock that makes "check what is left, then count one in"
+    // one step.
+    private readonly Dictionary<string, int> _inFlight = [];
 
     /// <summary>Builds both limiters from <paramref name="options"/>.</summary>
     /// <exception cref="InvalidOperationException">An entry of <see cref="LoginThrottleOptions.TrustedProxies"/> is not a CIDR network.</exception>
@@ -93,35 +97,92 @@ public sealed class LoginThrottle : IDisposable
     }
 
     /// <summary>
-    /// Null when a log-in for <paramref name="handle"/> from <paramref name="address"/> may be tried; otherwise how
-    /// long to wait before trying again, rounded up to whole seconds.
+    /// Starts a log-in attempt for <paramref name="handle"/> from <paramref name="address"/>: null when it may be tried
+    /// (<paramref name="attempt"/> is then set, and the caller calls <see cref="LoginAttempt.Fail"/> on a wrong password
+    /// and disposes it when done); otherwise how long to wait before trying again, rounded up to whole seconds.
+    /// Attempts still being checked count against what is left, so log-ins sent in parallel cannot get more guesses
+    /// checked than the limit allows.
     /// </summary>
-    public TimeSpan? RetryAfter(string handle, IPAddress? address)
+    public TimeSpan? TryBegin(string handle, IPAddress? address, out LoginAttempt? attempt)
     {
+        attempt = null;
         var addressKey = AddressKey(address);
-        foreach (var (limiter, key) in new[] { (_perAddress, addressKey), (_perHandleAndAddress, HandleKey(handle, addressKey)) })
+        var handleKey = HandleKey(handle, addressKey);
+        lock (_inFlight)
         {
-            // Zero permits asks whether one is left without taking it.
-            using var lease = limiter.AttemptAcquire(key, 0);
-            if (!lease.IsAcquired)
+            foreach (var (limiter, key) in new[] { (_perAddress, addressKey), (_perHandleAndAddress, handleKey) })
             {
-                var wait = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : _window;
+                // Zero permits asks whether one is left without taking it.
+                using var lease = limiter.AttemptAcquire(key, 0);
+                if (!lease.IsAcquired)
+                {
+                    var wait = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : _window;
 
-                // The partitioned limiter replenishes on a 100 ms tick, so a client that waits exactly the window
-                // could be a tick early: one more second makes Retry-After a promise.
-                return TimeSpan.FromSeconds(Math.Ceiling(wait.TotalSeconds) + 1);
+                    // The partitioned limiter replenishes on a 100 ms tick, so a client that waits exactly the window
+                    // could be a tick early: one more second makes Retry-After a promise.
+                    return TimeSpan.FromSeconds(Math.Ceiling(wait.TotalSeconds) + 1);
+                }
+
+                // Permits left, but as many attempts being checked as there are: their outcome decides, within seconds.
+                if (limiter.GetStatistics(key)?.CurrentAvailablePermits <= _inFlight.GetValueOrDefault(key))
+                {
+                    return TimeSpan.FromSeconds(1);
+                }
             }
+
+            _inFlight[addressKey] = _inFlight.GetValueOrDefault(addressKey) + 1;
+            _inFlight[handleKey] = _inFlight.GetValueOrDefault(handleKey) + 1;
         }
 
+        attempt = new LoginAttempt(this, addressKey, handleKey);
         return null;
     }
 
-    /// <summary>Counts one failed log-in for <paramref name="handle"/> from <paramref name="address"/> in both partitions.</summary>
-    public void RecordFailure(string handle, IPAddress? address)
+    /// <summary>One log-in being checked (<see cref="TryBegin"/>); disposing it ends the attempt.</summary>
+    public sealed class LoginAttempt : IDisposable
     {
-        var addressKey = AddressKey(address);
-        _perAddress.AttemptAcquire(addressKey).Dispose();
-        _perHandleAndAddress.AttemptAcquire(HandleKey(handle, addressKey)).Dispose();
+        private readonly LoginThrottle _throttle;
+        private readonly string _addressKey;
+        private readonly string _handleKey;
+        private bool _ended;
+
+        internal LoginAttempt(LoginThrottle throttle, string addressKey, string handleKey) =>
+            (_throttle, _addressKey, _handleKey) = (throttle, addressKey, handleKey);
+
+        /// <summary>Counts this attempt as a failed log-in in both partitions.</summary>
+        public void Fail()
+        {
+            _throttle._perAddress.AttemptAcquire(_addressKey).Dispose();
+            _throttle._perHandleAndAddress.AttemptAcquire(_handleKey).Dispose();
+        }
+
+        /// <inheritdoc />
+        public void Dispose()
+        {
+            lock (_throttle._inFlight)
+            {
+                if (_ended)
+                {
+                    return;
+                }
+
+                _ended = true;
+                Release(_throttle._inFlight, _addressKey);
+                Release(_throttle._inFlight, _handleKey);
+            }
+        }
+
+        private static void Release(Dictionary<string, int> inFlight, string key)
+        {
+            if (inFlight[key] == 1)
+            {
+                inFlight.Remove(key);
+            }
+            else
+            {
+                inFlight[key]--;
+            }
+        }
     }
 
     /// <inheritdoc />

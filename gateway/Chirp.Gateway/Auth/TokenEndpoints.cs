@@ -141,11 +141,12 @@ public static class TokenEndpoints
 
                         var handle = username.Trim().ToLowerInvariant();
                         var address = throttle.ClientAddress(context.Request);
-                        if (throttle.RetryAfter(handle, address) is { } wait)
+                        if (throttle.TryBegin(handle, address, out var attempt) is { } wait)
                         {
                             return context.RequestServices.Reject(context, LoginThrottle.PolicyName, wait);
                         }
 
+                        using var _ = attempt;
                         if (!await revocations.IsRedisConnectedAsync(context.RequestAborted))
                         {
                             return Unavailable(context);
@@ -154,7 +155,7 @@ public static class TokenEndpoints
                         var user = await credentials.VerifyAsync(handle, password, context.RequestAborted);
                         if (user is not { } u)
                         {
-                            throttle.RecordFailure(handle, address);
+                            attempt!.Fail();
                             return Error("invalid_grant", "The handle or password is wrong.");
                         }
 
