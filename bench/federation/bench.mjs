@@ -234,7 +234,9 @@ function readCounters(file, start, end) {
 async function measure(name, gateway, url, { body, reference, seconds, connections, rate, counters }) {
   await settle();
   const counterSession = counters ? startCounters(gateway.pid, name, seconds + 8) : null;
-  if (counterSession) await sleep(5000); // the session takes a few seconds to attach; the load keeps running meanwhile
+  // Every gateway idles 5 s before every window (a counters session needs that long to attach): background work the
+  // warm-up left behind, such as a JIT compiling its hot code again, finishes first and does not land in the window.
+  await sleep(5000);
   const cpuBefore = processCpuMs(gateway.pid);
   const coresBefore = coreTimes();
   const start = Date.now();
