@@ -98,10 +98,12 @@ public static class RequestLimits
     /// (<see cref="Reject"/> adds the <c>Retry-After</c> header). A service that answers some routes in another shape
     /// registers its own rejection for the policy and returns this one for the rest.
     /// </summary>
-    public static IResult Busy(TimeSpan wait) => Results.Problem(
+    /// <param name="wait">How long to wait; said in whole seconds (<see cref="WholeSeconds"/>).</param>
+    /// <param name="reason">What is busy, the start of the message.</param>
+    public static IResult Busy(TimeSpan wait, string reason = "Chirp is busy") => Results.Problem(
         statusCode: StatusCodes.Status503ServiceUnavailable,
         title: "Service Unavailable",
-        detail: $"Chirp is busy; try again in {WholeSeconds(wait)} s.");
+        detail: $"{reason}; try again in {WholeSeconds(wait)} s.");
 
     /// <summary>Registers the answer for requests that <paramref name="rejection"/>'s policy refuses (the last one registered for a policy wins).</summary>
     public static IServiceCollection AddRateLimitRejection(this IServiceCollection services, RateLimitRejection rejection) =>
@@ -142,5 +144,6 @@ public static class RequestLimits
         !context.WebSockets.IsWebSocketRequest &&
         !context.Request.Headers.Accept.Any(a => a?.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) == true);
 
-    private static long WholeSeconds(TimeSpan wait) => Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds));
+    /// <summary>A wait as <c>Retry-After</c> says it (RFC 9110 section 10.2.3): whole seconds, rounded up, at least 1.</summary>
+    public static long WholeSeconds(TimeSpan wait) => Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds));
 }

@@ -51,10 +51,8 @@ public static class PasswordCheckLimits
                 o.QueueLimit = limits.Value.QueuedPasswordChecks;
                 o.QueueProcessingOrder = QueueProcessingOrder.OldestFirst;
             }));
-        services.AddRateLimitRejection(new RateLimitRejection(PolicyName, (_, wait) => Results.Problem(
-            statusCode: StatusCodes.Status503ServiceUnavailable,
-            title: "Service Unavailable",
-            detail: $"Too many password checks are running; try again in {wait.TotalSeconds:0} s.")));
+        services.AddRateLimitRejection(new RateLimitRejection(PolicyName, (_, wait) =>
+            RequestLimits.Busy(wait, "Too many password checks are running")));
         return services;
     }
 }

@@ -104,7 +104,7 @@ public static class TokenEndpoints
     /// </summary>
     public static RateLimitRejection OverloadRejection { get; } = new(RequestLimits.ConcurrencyPolicy, (context, wait) =>
         context.Request.Path.StartsWithSegments("/auth", StringComparison.OrdinalIgnoreCase)
-            ? Results.Json(new OAuthError("temporarily_unavailable", $"The token service is busy; try again in {wait.TotalSeconds:0} s."),
+            ? Results.Json(new OAuthError("temporarily_unavailable", $"The token service is busy; try again in {RequestLimits.WholeSeconds(wait)} s."),
                 statusCode: StatusCodes.Status503ServiceUnavailable)
             : RequestLimits.Busy(wait));
 
@@ -358,7 +358,7 @@ public static class TokenEndpoints
     /// </summary>
     private static IResult Busy(HttpContext context, TimeSpan retryAfter)
     {
-        var seconds = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
+        var seconds = RequestLimits.WholeSeconds(retryAfter);
         context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Results.Json(new OAuthError("temporarily_unavailable", $"The token service is busy checking other log-ins; try again in {seconds} s."),
             statusCode: StatusCodes.Status503ServiceUnavailable);
